@@ -1,0 +1,1 @@
+//! whirl-sandbox

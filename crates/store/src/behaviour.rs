@@ -1,0 +1,1 @@
+//! Shared behaviour suite (filled by the SQLite work).
