@@ -1,1 +1,264 @@
-fn main() {}
+//! `whirl`: the whole platform in one binary.
+//!
+//! - `whirl standalone`: controller + store (+ invoker) on one machine.
+//! - `whirl admin ...`: namespace and key management (OpenWhisk's `wskadmin`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Map, Value};
+use whirl_controller::auth::{self, GUEST_KEY, SYSTEM_KEY};
+use whirl_controller::{AppState, ControllerConfig};
+use whirl_store::{NamespaceRecord, StoreError, Stores};
+
+#[derive(Debug, Parser)]
+#[command(name = "whirl", version, about = "Whirl: an OpenWhisk-compatible serverless platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole platform on this machine.
+    Standalone(StandaloneArgs),
+    /// Manage namespaces, keys and limits (like OpenWhisk's wskadmin).
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+struct StandaloneArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WHIRL_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "WHIRL_PORT", default_value_t = 3233)]
+    port: u16,
+    /// Where the database and runtime files live (default: the user's data dir + /whirl).
+    #[arg(long, env = "WHIRL_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// The data dir of the platform to administer.
+    #[arg(long, env = "WHIRL_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Namespaces and their keys.
+    #[command(subcommand)]
+    Namespace(NamespaceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NamespaceCommand {
+    /// Create a namespace with a new key; prints `uuid:key`.
+    Create {
+        name: String,
+        /// Subject owning the namespace (default: the namespace name).
+        #[arg(long)]
+        subject: Option<String>,
+    },
+    /// List namespaces with their subjects and key uuids.
+    List,
+    /// Delete a namespace and its key.
+    Delete { name: String },
+    /// Namespace limits.
+    #[command(subcommand)]
+    Limits(LimitsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LimitsCommand {
+    /// Set limit overrides (only the given ones change).
+    Set {
+        name: String,
+        #[arg(long)]
+        invocations_per_minute: Option<u64>,
+        #[arg(long)]
+        concurrent_invocations: Option<u64>,
+        #[arg(long)]
+        fires_per_minute: Option<u64>,
+        /// Comma-separated kinds the namespace may use.
+        #[arg(long, value_delimiter = ',')]
+        allowed_kinds: Option<Vec<String>>,
+        #[arg(long)]
+        store_activations: Option<bool>,
+    },
+    /// Show the limit overrides.
+    Get { name: String },
+    /// Remove all overrides.
+    Clear { name: String },
+}
+
+fn default_data_dir() -> PathBuf {
+    dirs::data_dir().unwrap_or_else(std::env::temp_dir).join("whirl")
+}
+
+fn open_stores(data_dir: &Path) -> Result<Stores> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    whirl_store::sqlite::open(&data_dir.join("whirl.db"))
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Standalone(args) => standalone(args),
+        Command::Admin(args) => admin(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")
+}
+
+fn standalone(args: StandaloneArgs) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WHIRL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    runtime()?.block_on(async move {
+        let stores = open_stores(&data_dir)?;
+        auth::ensure_namespace(stores.auth.as_ref(), "guest", GUEST_KEY).await?;
+        auth::ensure_namespace(stores.auth.as_ref(), "whisk.system", SYSTEM_KEY).await?;
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
+        let addr: SocketAddr = listener.local_addr()?;
+        let api_host = format!("http://{addr}");
+        let config = ControllerConfig { api_host: api_host.clone(), ..ControllerConfig::default() };
+        let state = AppState::new(stores, config);
+        let app = whirl_controller::app(state);
+        println!("Whirl standalone is running.");
+        println!("API host: {api_host}");
+        println!("Data dir: {}", data_dir.display());
+        println!("Guest key: {GUEST_KEY}");
+        println!("Configure wsk (or use `whirl` as the client):");
+        println!("  wsk property set --apihost {api_host} --auth {GUEST_KEY}");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server failed")?;
+        println!("Whirl standalone stopped.");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn admin(args: AdminArgs) -> Result<()> {
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    runtime()?.block_on(async move {
+        let stores = open_stores(&data_dir)?;
+        let store = stores.auth.as_ref();
+        match args.command {
+            AdminCommand::Namespace(NamespaceCommand::Create { name, subject }) => {
+                whirl_core::names::validate_namespace(&name).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let (uuid, key) = auth::generate_key();
+                let rec = NamespaceRecord {
+                    subject: subject.unwrap_or_else(|| name.clone()),
+                    namespace: name.clone(),
+                    uuid: uuid.clone(),
+                    key_hash: auth::hash_key(&key),
+                    limits: json!({}),
+                };
+                match store.create_namespace(rec).await {
+                    Err(StoreError::AlreadyExists) => bail!("namespace '{name}' already exists"),
+                    other => other?,
+                }
+                println!("{uuid}:{key}");
+            }
+            AdminCommand::Namespace(NamespaceCommand::List) => {
+                for r in store.list_namespaces().await? {
+                    println!("{}\t{}\t{}", r.namespace, r.subject, r.uuid);
+                }
+            }
+            AdminCommand::Namespace(NamespaceCommand::Delete { name }) => {
+                match store.delete_namespace(&name).await {
+                    Err(StoreError::NotFound) => bail!("namespace '{name}' does not exist"),
+                    other => other?,
+                }
+                println!("namespace '{name}' deleted");
+            }
+            AdminCommand::Namespace(NamespaceCommand::Limits(cmd)) => limits(store, cmd).await?,
+        }
+        Ok(())
+    })
+}
+
+async fn limits(store: &dyn whirl_store::AuthStore, cmd: LimitsCommand) -> Result<()> {
+    let name = match &cmd {
+        LimitsCommand::Set { name, .. } | LimitsCommand::Get { name } | LimitsCommand::Clear { name } => {
+            name.clone()
+        }
+    };
+    let rec = store
+        .namespace(&name)
+        .await?
+        .with_context(|| format!("namespace '{name}' does not exist"))?;
+    let mut current: Map<String, Value> = rec.limits.as_object().cloned().unwrap_or_default();
+    match cmd {
+        LimitsCommand::Get { .. } => {
+            println!("{}", serde_json::to_string_pretty(&Value::Object(current))?);
+            return Ok(());
+        }
+        LimitsCommand::Clear { .. } => current.clear(),
+        LimitsCommand::Set {
+            invocations_per_minute,
+            concurrent_invocations,
+            fires_per_minute,
+            allowed_kinds,
+            store_activations,
+            ..
+        } => {
+            let mut set = |k: &str, v: Option<Value>| {
+                if let Some(v) = v {
+                    current.insert(k.to_string(), v);
+                }
+            };
+            set("invocationsPerMinute", invocations_per_minute.map(Value::from));
+            set("concurrentInvocations", concurrent_invocations.map(Value::from));
+            set("firesPerMinute", fires_per_minute.map(Value::from));
+            set("allowedKinds", allowed_kinds.map(|k| json!(k)));
+            set("storeActivations", store_activations.map(Value::from));
+        }
+    }
+    let v = whirl_core::limits::validate_namespace_limits(&Value::Object(current))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.set_limits(&name, Value::Object(v.clone())).await?;
+    println!("{}", serde_json::to_string_pretty(&Value::Object(v))?);
+    Ok(())
+}

@@ -1,1 +1,84 @@
-//! whirl-controller
+//! The Whirl controller: OpenWhisk's REST API (`/api/v1/...`) over the stores.
+//!
+//! One module per REST collection under [`routes`]; authentication in [`auth`]; the error shape in
+//! [`error`]; request parsing helpers in [`extract`]; entity resolution (packages, bindings,
+//! entitlement) in [`entities`].
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use whirl_core::limits::{ActionLimitRanges, NamespaceDefaults};
+use whirl_core::runtimes::Runtimes;
+use whirl_store::Stores;
+
+pub mod auth;
+pub mod entities;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+
+/// Controller configuration (defaults equal OpenWhisk's where OpenWhisk has one).
+#[derive(Debug, Clone)]
+pub struct ControllerConfig {
+    /// The externally visible API host (`http://127.0.0.1:3233`), given to actions as `__OW_API_HOST`.
+    pub api_host: String,
+    pub action_limits: ActionLimitRanges,
+    pub namespace_defaults: NamespaceDefaults,
+    pub runtimes: Runtimes,
+    /// Build identifier shown by `GET /api/v1`.
+    pub build: String,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        Self {
+            api_host: "http://127.0.0.1:3233".into(),
+            action_limits: ActionLimitRanges::default(),
+            namespace_defaults: NamespaceDefaults::default(),
+            runtimes: Runtimes::default(),
+            build: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) stores: Stores,
+    pub(crate) config: ControllerConfig,
+    pub(crate) identities: auth::IdentityCache,
+}
+
+/// Shared state of all handlers.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl AppState {
+    pub fn new(stores: Stores, config: ControllerConfig) -> Self {
+        Self { inner: Arc::new(Inner { stores, config, identities: auth::IdentityCache::default() }) }
+    }
+
+    pub fn config(&self) -> &ControllerConfig {
+        &self.inner.config
+    }
+
+    pub fn stores(&self) -> &Stores {
+        &self.inner.stores
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let api = routes::api_router();
+    Router::new()
+        .route("/", get(routes::info::root))
+        .route("/ping", get(routes::info::ping))
+        .nest("/api/v1", api)
+        .fallback(error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(error::transaction_layer))
+        .with_state(state)
+}

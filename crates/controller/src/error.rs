@@ -1,0 +1,163 @@
+//! The one error type of the REST API and the middleware that gives every non-2xx response
+//! OpenWhisk's `{"error": <message>, "code": <transaction id>}` body.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use whirl_core::messages;
+use whirl_store::StoreError;
+
+/// The transaction id of a request (from `X-Request-ID` or generated), kept in request extensions.
+#[derive(Debug, Clone)]
+pub struct TransactionId(pub String);
+
+/// An API error: a status and OpenWhisk's message. The body is rendered by [`transaction_layer`],
+/// which knows the transaction id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// Marker extension carrying the message of an error response to the middleware.
+#[derive(Debug, Clone)]
+struct ErrorMessage(String);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, messages::RESOURCE_DOES_NOT_EXIST)
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+    pub fn forbidden(resource: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, messages::not_authorized(resource))
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, message)
+    }
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, messages::INTERNAL_SERVER_ERROR)
+    }
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found(),
+            StoreError::AlreadyExists => ApiError::conflict(messages::RESOURCE_EXISTS),
+            StoreError::Conflict => ApiError::conflict(messages::CONFLICT_DETECTED),
+            StoreError::Backend(detail) => {
+                // Details stay in the server log; clients get the generic text.
+                tracing::error!(%detail, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = self.status.into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"OpenWhisk secure realm\""),
+            );
+        }
+        r.extensions_mut().insert(ErrorMessage(self.message));
+        r
+    }
+}
+
+pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn cors(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(
+            "Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent",
+        ),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, DELETE, POST, PUT, HEAD"),
+    );
+}
+
+fn valid_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic())).then(|| s.to_string())
+}
+
+/// Outermost middleware: assigns the transaction id, answers OPTIONS, adds CORS and `X-Request-ID`
+/// to every response, and renders error bodies (ours and the framework's) in OpenWhisk's shape.
+pub async fn transaction_layer(mut req: Request, next: Next) -> Response {
+    let tid = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(valid_request_id)
+        .unwrap_or_else(whirl_core::ids::new_transaction_id);
+    req.extensions_mut().insert(TransactionId(tid.clone()));
+    let mut resp = if req.method() == Method::OPTIONS {
+        StatusCode::OK.into_response()
+    } else {
+        next.run(req).await
+    };
+    let status = resp.status();
+    if let Some(ErrorMessage(msg)) = resp.extensions_mut().remove::<ErrorMessage>() {
+        resp = error_body(resp, &msg, &tid);
+    } else if status.is_client_error() || status.is_server_error() {
+        // A framework rejection (405, 413 from a body limit, ...): wrap its text.
+        let msg = match status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                let allow = resp
+                    .headers()
+                    .get(header::ALLOW)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                format!("{}{}", messages::METHOD_NOT_ALLOWED, allow)
+            }
+            StatusCode::NOT_FOUND => messages::RESOURCE_DOES_NOT_EXIST.to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE => "Request larger than allowed.".to_string(),
+            s if s.is_server_error() => messages::INTERNAL_SERVER_ERROR.to_string(),
+            s => s.canonical_reason().unwrap_or("Bad request").to_string(),
+        };
+        resp = error_body(resp, &msg, &tid);
+    }
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&tid) {
+        h.insert(X_REQUEST_ID.clone(), v);
+    }
+    cors(h);
+    resp
+}
+
+fn error_body(resp: Response, msg: &str, tid: &str) -> Response {
+    let (mut parts, _) = resp.into_parts();
+    let body = json!({ "error": msg, "code": tid }).to_string();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// Fallback for unknown routes.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found()
+}

@@ -1,0 +1,100 @@
+//! The `/api/v1` routes, one module per REST collection.
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::AppState;
+
+pub mod actions;
+pub mod activations;
+pub mod info;
+pub mod namespaces;
+pub mod packages;
+pub mod rules;
+pub mod triggers;
+
+/// Routes under `/api/v1`.
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(info::api_info))
+        .route("/api-docs", get(info::api_docs))
+        .route("/namespaces", get(namespaces::list))
+        .route("/namespaces/", get(namespaces::list))
+        .route("/namespaces/{ns}/limits", get(namespaces::limits))
+        .route("/namespaces/{ns}/actions", get(actions::list))
+        .route("/namespaces/{ns}/actions/", get(actions::list))
+        .route(
+            "/namespaces/{ns}/actions/{*rest}",
+            get(actions::get).put(actions::put).delete(actions::delete),
+        )
+        .route("/namespaces/{ns}/packages", get(packages::list))
+        .route("/namespaces/{ns}/packages/", get(packages::list))
+        .route(
+            "/namespaces/{ns}/packages/{name}",
+            get(packages::get).put(packages::put).delete(packages::delete),
+        )
+        .route("/namespaces/{ns}/triggers", get(triggers::list))
+        .route("/namespaces/{ns}/triggers/", get(triggers::list))
+        .route(
+            "/namespaces/{ns}/triggers/{name}",
+            get(triggers::get).put(triggers::put).delete(triggers::delete),
+        )
+        .route("/namespaces/{ns}/rules", get(rules::list))
+        .route("/namespaces/{ns}/rules/", get(rules::list))
+        .route(
+            "/namespaces/{ns}/rules/{name}",
+            get(rules::get).put(rules::put).delete(rules::delete).post(rules::set_status),
+        )
+        .route("/namespaces/{ns}/activations", get(activations::list))
+        .route("/namespaces/{ns}/activations/", get(activations::list))
+        .route("/namespaces/{ns}/activations/{id}", get(activations::get))
+        .route("/namespaces/{ns}/activations/{id}/logs", get(activations::logs))
+        .route("/namespaces/{ns}/activations/{id}/result", get(activations::result))
+}
+
+/// `{"<collection>": n}` for `count=true`.
+pub(crate) fn count_json(collection: &str, n: u64) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    m.insert(collection.to_string(), serde_json::json!(n));
+    serde_json::Value::Object(m)
+}
+
+/// Common PUT checks of parameters and annotations sizes (413).
+pub(crate) fn check_kv_sizes(
+    parameters: Option<&whirl_core::entity::KeyValues>,
+    annotations: Option<&whirl_core::entity::KeyValues>,
+) -> crate::error::ApiResult<()> {
+    use whirl_core::entity::kv_size;
+    use whirl_core::limits::MAX_PARAMETER_BYTES;
+    for (field, kvs) in [("parameters", parameters), ("annotations", annotations)] {
+        if let Some(kvs) = kvs {
+            let size = kv_size(kvs);
+            if size > MAX_PARAMETER_BYTES {
+                return Err(crate::error::ApiError::too_large(whirl_core::messages::field_too_large(
+                    field,
+                    size,
+                    MAX_PARAMETER_BYTES,
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The version of an entity being written: the body's, else bumped from the old one, else 0.0.1.
+pub(crate) fn next_version(
+    body: Option<&str>,
+    old: Option<&str>,
+) -> crate::error::ApiResult<String> {
+    use whirl_core::semver::SemVer;
+    if let Some(v) = body {
+        let v: SemVer = v
+            .parse()
+            .map_err(|_| crate::error::ApiError::bad_request(whirl_core::messages::malformed("bad semantic version")))?;
+        return Ok(v.to_string());
+    }
+    Ok(match old.and_then(|o| o.parse::<SemVer>().ok()) {
+        Some(o) => o.bump_patch().to_string(),
+        None => SemVer::INITIAL.to_string(),
+    })
+}

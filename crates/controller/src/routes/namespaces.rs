@@ -1,0 +1,48 @@
+//! `/namespaces` and `/namespaces/{ns}/limits`.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::auth::Auth;
+use crate::entities::require_owner;
+use crate::error::ApiResult;
+use crate::extract::namespace_of;
+use crate::AppState;
+
+/// GET `/namespaces`: the caller's namespace.
+pub async fn list(Auth(who): Auth) -> Json<Value> {
+    Json(json!([who.namespace]))
+}
+
+/// GET `/namespaces/{ns}/limits`: the namespace's limits with system defaults filled in.
+pub async fn limits(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(ns): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let ns = namespace_of(&ns, &who)?;
+    require_owner(&who, &ns, &ns)?;
+    let c = &state.inner.config;
+    let d = &c.namespace_defaults;
+    let r = &c.action_limits;
+    let o = &who.limits;
+    let pick = |k: &str, dflt: u64| o.get(k).cloned().unwrap_or_else(|| json!(dflt));
+    let mut v = json!({
+        "invocationsPerMinute": pick("invocationsPerMinute", d.invocations_per_minute),
+        "concurrentInvocations": pick("concurrentInvocations", d.concurrent_invocations),
+        "firesPerMinute": pick("firesPerMinute", d.fires_per_minute),
+        "minActionMemory": r.memory.min, "maxActionMemory": r.memory.max,
+        "minActionLogs": r.logs.min, "maxActionLogs": r.logs.max,
+        "minActionTimeout": r.timeout.min, "maxActionTimeout": r.timeout.max,
+        "minActionConcurrency": r.concurrency.min, "maxActionConcurrency": r.concurrency.max,
+        "maxParameterSize": format!("{} B", whirl_core::limits::MAX_PARAMETER_BYTES),
+        "maxActionInstances": pick("concurrentInvocations", d.concurrent_invocations),
+    });
+    for k in ["allowedKinds", "storeActivations"] {
+        if let Some(x) = o.get(k) {
+            v[k] = x.clone();
+        }
+    }
+    Ok(Json(v))
+}

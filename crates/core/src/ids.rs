@@ -1,0 +1,51 @@
+//! Activation and transaction ids.
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+use crate::messages;
+
+/// A new activation id: 32 lowercase hex characters (a random UUIDv4 without dashes).
+pub fn new_activation_id() -> String {
+    let bytes: [u8; 16] = rand::thread_rng().gen();
+    let mut s = String::with_capacity(32);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// A new transaction id: 32 random alphanumerics.
+pub fn new_transaction_id() -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+}
+
+/// Validate an activation id from a URL; the error is OpenWhisk's 400 message.
+pub fn validate_activation_id(id: &str) -> Result<(), String> {
+    if id.chars().count() != 32 {
+        return Err(messages::activation_id_length(id.chars().count()));
+    }
+    if id.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(messages::INVALID_ACTIVATION_ID.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        let a = new_activation_id();
+        assert_eq!(a.len(), 32);
+        assert!(validate_activation_id(&a).is_ok());
+        assert_eq!(new_transaction_id().len(), 32);
+        assert!(validate_activation_id("zz").unwrap_err().contains("length is 2"));
+        assert_eq!(
+            validate_activation_id(&"g".repeat(32)).unwrap_err(),
+            messages::INVALID_ACTIVATION_ID
+        );
+    }
+}
