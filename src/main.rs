@@ -2,6 +2,9 @@
 //!
 //! - `whirl standalone`: controller + store (+ invoker) on one machine.
 //! - `whirl admin ...`: namespace and key management (OpenWhisk's `wskadmin`).
+//! - any other verb (`action`, `trigger`, `property`, ...), or when invoked as `wsk`: the
+//!   wsk-compatible client (`whirl-cli`).
+//! - `whirl __sandbox-init`: the sandbox set-up helper (internal, re-executed by the invoker).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,7 +17,13 @@ use whirl_controller::{AppState, ControllerConfig};
 use whirl_store::{NamespaceRecord, StoreError, Stores};
 
 #[derive(Debug, Parser)]
-#[command(name = "whirl", version, about = "Whirl: an OpenWhisk-compatible serverless platform")]
+#[command(
+    name = "whirl",
+    version,
+    about = "Whirl: an OpenWhisk-compatible serverless platform",
+    after_help = "Client verbs (same as wsk): property, action, activation, trigger, rule, package, \
+namespace, list, completions. Run `whirl action --help` and so on for each."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,6 +48,23 @@ struct StandaloneArgs {
     /// Where the database and runtime files live (default: the user's data dir + /whirl).
     #[arg(long, env = "WHIRL_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Memory for action containers in MB (sum of their memory limits).
+    #[arg(long, env = "WHIRL_USER_MEMORY_MB", default_value_t = 4096)]
+    user_memory_mb: u64,
+    /// Prewarmed containers per kind: `KIND:COUNT:MEMORY_MB`, comma separated. Default: the
+    /// runtime manifest's (2 × 256 MB for nodejs and python); `none` disables them.
+    #[arg(long, env = "WHIRL_STEM_CELLS")]
+    stem_cells: Option<String>,
+    /// Seconds a warm container stays unpaused after a run (OpenWhisk's pause grace).
+    #[arg(long, env = "WHIRL_PAUSE_GRACE_SECS", default_value_t = 10)]
+    pause_grace_secs: u64,
+    /// Seconds an idle container is kept before it is destroyed.
+    #[arg(long, env = "WHIRL_IDLE_TIMEOUT_SECS", default_value_t = 600)]
+    idle_timeout_secs: u64,
+    /// How action processes are isolated: `sandbox` (namespaces, cgroups, seccomp; needs root or
+    /// user namespaces) or `none` (plain processes: development only, no isolation at all).
+    #[arg(long, env = "WHIRL_ISOLATION", default_value = "sandbox", value_parser = ["sandbox", "none"])]
+    isolation: String,
 }
 
 #[derive(Debug, Args)]
@@ -109,7 +135,22 @@ fn open_stores(data_dir: &Path) -> Result<Stores> {
         .with_context(|| format!("cannot open the store in {}", data_dir.display()))
 }
 
+/// Verbs served by this file; every other invocation is the wsk-compatible client.
+const SERVER_VERBS: &[&str] = &["standalone", "admin", "help", "--help", "-h", "--version", "-V"];
+
 fn main() -> std::process::ExitCode {
+    // Must come first: the sandbox helper runs before any thread exists.
+    whirl_sandbox::run_init_if_requested();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as_wsk = args
+        .first()
+        .and_then(|a| Path::new(a).file_name())
+        .is_some_and(|n| n == "wsk");
+    let verb = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    if invoked_as_wsk || (!verb.is_empty() && !SERVER_VERBS.contains(&verb)) {
+        let code = whirl_cli::run(args);
+        return std::process::ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1));
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Standalone(args) => standalone(args),
@@ -141,13 +182,49 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
         let stores = open_stores(&data_dir)?;
         auth::ensure_namespace(stores.auth.as_ref(), "guest", GUEST_KEY).await?;
         auth::ensure_namespace(stores.auth.as_ref(), "whisk.system", SYSTEM_KEY).await?;
+        match whirl_invoker::finish_interrupted(&stores).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(count = n, "recorded activations interrupted by the last stop"),
+            Err(e) => return Err(anyhow::anyhow!("cannot recover interrupted activations: {e}")),
+        }
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.host, args.port))?;
         let addr: SocketAddr = listener.local_addr()?;
         let api_host = format!("http://{addr}");
-        let config = ControllerConfig { api_host: api_host.clone(), ..ControllerConfig::default() };
-        let state = AppState::new(stores, config);
+
+        let manifest = whirl_runtime::RuntimeManifest::detect();
+        let stem_cells = stem_cells(args.stem_cells.as_deref(), &manifest)?;
+        let isolation = match args.isolation.as_str() {
+            "none" => whirl_runtime::Isolation::None,
+            _ => whirl_runtime::Isolation::sandbox(None),
+        };
+        let factory = whirl_runtime::ProcessFactory::new(whirl_runtime::ProcessFactoryConfig::new(
+            data_dir.join("runtime"),
+            manifest.clone(),
+            isolation,
+        ))
+        .context("cannot prepare the runtime directory")?;
+        let bus = whirl_bus::in_process();
+        let invoker = whirl_invoker::Invoker::start(
+            whirl_invoker::InvokerConfig {
+                user_memory_mb: args.user_memory_mb,
+                pause_grace: std::time::Duration::from_secs(args.pause_grace_secs),
+                idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
+                stem_cells,
+                api_host: api_host.clone(),
+            },
+            stores.clone(),
+            std::sync::Arc::new(factory),
+            bus.activation_feed,
+            bus.completions,
+        );
+        let config = ControllerConfig {
+            api_host: api_host.clone(),
+            runtimes: runtimes_of(&manifest),
+            ..ControllerConfig::default()
+        };
+        let state = AppState::start(stores, config, bus.activations, bus.completion_feed);
         let app = whirl_controller::app(state);
         println!("Whirl standalone is running.");
         println!("API host: {api_host}");
@@ -155,13 +232,61 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
         println!("Guest key: {GUEST_KEY}");
         println!("Configure wsk (or use `whirl` as the client):");
         println!("  wsk property set --apihost {api_host} --auth {GUEST_KEY}");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("server failed")?;
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+        invoker.shutdown().await;
+        served.context("server failed")?;
         println!("Whirl standalone stopped.");
         Ok(())
     })
+}
+
+/// Parse `--stem-cells` (`KIND:COUNT:MB,...` or `none`), defaulting to the manifest's.
+fn stem_cells(spec: Option<&str>, manifest: &whirl_runtime::RuntimeManifest) -> Result<Vec<(String, u32, u32)>> {
+    let Some(spec) = spec else {
+        return Ok(manifest
+            .kinds
+            .iter()
+            .flat_map(|k| k.stem_cells.iter().map(|s| (k.kind.clone(), s.count, s.memory_mb)))
+            .collect());
+    };
+    if spec.trim() == "none" || spec.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    spec.split(',')
+        .map(|item| {
+            let parts: Vec<&str> = item.trim().rsplitn(3, ':').collect();
+            match parts.as_slice() {
+                [mb, count, kind] => {
+                    let k = manifest.resolve(kind).with_context(|| format!("--stem-cells: unknown kind '{kind}'"))?;
+                    Ok((k.kind.clone(), count.parse().context("--stem-cells: bad count")?, mb.parse().context("--stem-cells: bad memory")?))
+                }
+                _ => bail!("--stem-cells: expected KIND:COUNT:MEMORY_MB, got '{item}'"),
+            }
+        })
+        .collect()
+}
+
+/// The kinds the controller accepts: those the runtime manifest found on this machine.
+fn runtimes_of(manifest: &whirl_runtime::RuntimeManifest) -> whirl_core::runtimes::Runtimes {
+    let kinds = manifest
+        .kinds
+        .iter()
+        .filter(|k| k.kind != whirl_core::runtimes::BLACKBOX)
+        .map(|k| whirl_core::runtimes::RuntimeKind {
+            kind: k.kind.clone(),
+            family: k.family.clone(),
+            default: k.default,
+            deprecated: false,
+            require_main: false,
+            aliases: k.aliases.clone(),
+            details: Some(json!({
+                "interpreter": k.interpreter,
+                "version": k.version,
+                "stemCells": k.stem_cells,
+            })),
+        })
+        .collect();
+    whirl_core::runtimes::Runtimes { kinds }
 }
 
 async fn shutdown_signal() {

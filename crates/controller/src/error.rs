@@ -122,7 +122,7 @@ pub async fn transaction_layer(mut req: Request, next: Next) -> Response {
     let status = resp.status();
     if let Some(ErrorMessage(msg)) = resp.extensions_mut().remove::<ErrorMessage>() {
         resp = error_body(resp, &msg, &tid);
-    } else if status.is_client_error() || status.is_server_error() {
+    } else if (status.is_client_error() || status.is_server_error()) && !is_json(&resp) {
         // A framework rejection (405, 413 from a body limit, ...): wrap its text.
         let msg = match status {
             StatusCode::METHOD_NOT_ALLOWED => {
@@ -147,6 +147,14 @@ pub async fn transaction_layer(mut req: Request, next: Next) -> Response {
     }
     cors(h);
     resp
+}
+
+/// Whether a response already carries a JSON body (e.g. a failed blocking activation's record).
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
 }
 
 fn error_body(resp: Response, msg: &str, tid: &str) -> Response {

@@ -10,14 +10,17 @@ use axum::routing::get;
 use axum::Router;
 use whirl_core::limits::{ActionLimitRanges, NamespaceDefaults};
 use whirl_core::runtimes::Runtimes;
+use whirl_bus::{ActivationPublisher, CompletionMessage};
 use whirl_store::Stores;
 
+pub mod activation;
 pub mod auth;
 pub mod entities;
 pub mod error;
 pub mod extract;
 pub mod openapi;
 pub mod routes;
+pub mod throttle;
 
 /// Controller configuration (defaults equal OpenWhisk's where OpenWhisk has one).
 #[derive(Debug, Clone)]
@@ -48,6 +51,7 @@ pub(crate) struct Inner {
     pub(crate) stores: Stores,
     pub(crate) config: ControllerConfig,
     pub(crate) identities: auth::IdentityCache,
+    pub(crate) activations: activation::Activations,
 }
 
 /// Shared state of all handlers.
@@ -57,8 +61,29 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(stores: Stores, config: ControllerConfig) -> Self {
-        Self { inner: Arc::new(Inner { stores, config, identities: auth::IdentityCache::default() }) }
+    /// State publishing activations on `publisher`. Completions must be fed back with
+    /// [`activation::completion_loop`] (see [`AppState::start`]).
+    pub fn new(stores: Stores, config: ControllerConfig, publisher: ActivationPublisher) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                stores,
+                config,
+                identities: auth::IdentityCache::default(),
+                activations: activation::Activations::new(publisher),
+            }),
+        }
+    }
+
+    /// State wired to a bus: publishes on `publisher`, consumes `completions` in a task.
+    pub fn start(
+        stores: Stores,
+        config: ControllerConfig,
+        publisher: ActivationPublisher,
+        completions: tokio::sync::mpsc::UnboundedReceiver<CompletionMessage>,
+    ) -> Self {
+        let state = Self::new(stores, config, publisher);
+        tokio::spawn(activation::completion_loop(state.clone(), completions));
+        state
     }
 
     pub fn config(&self) -> &ControllerConfig {

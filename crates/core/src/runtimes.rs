@@ -25,6 +25,9 @@ pub struct RuntimeKind {
     /// Other names accepted on input and stored as `kind` (e.g. `python:3`).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Extra facts shown in `GET /` (interpreter, version, stem cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
 }
 
 /// The accepted kinds.
@@ -43,6 +46,7 @@ impl Default for Runtimes {
             deprecated: false,
             require_main: false,
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
+            details: None,
         };
         Self { kinds: vec![k("nodejs:20", "nodejs", &[]), k("python:3.11", "python", &["python:3"])] }
     }
@@ -73,7 +77,7 @@ impl Runtimes {
     pub fn info_json(&self) -> Value {
         let mut m = Map::new();
         for k in &self.kinds {
-            let entry = json!({
+            let mut entry = json!({
                 "kind": k.kind,
                 "image": format!("whirl/{}", k.kind.replace(':', "-")),
                 "deprecated": k.deprecated,
@@ -81,6 +85,9 @@ impl Runtimes {
                 "attached": true,
                 "requireMain": k.require_main,
             });
+            if let (Some(Value::Object(d)), Value::Object(e)) = (&k.details, &mut entry) {
+                e.extend(d.clone());
+            }
             if let Some(Value::Array(a)) = m.get_mut(&k.family) {
                 a.push(entry);
             } else {

@@ -1,1 +1,242 @@
-//! whirl-runtime
+//! whirl-runtime: the container abstraction used by the invoker and the process backend.
+//!
+//! A [`Container`] is created from a [`ContainerSpec`] by a [`ContainerFactory`] *before* the action
+//! code is known (so it can be a prewarmed "stem cell"), then initialized once with the code
+//! ([`Container::init`]) and run many times ([`Container::run`]).
+//!
+//! The process backend ([`ProcessFactory`]) starts one launcher process per container (nodejs,
+//! python, or a POSIX shell launcher for native executables) and talks to it with the ActionLoop
+//! protocol over pipes: one JSON line in on stdin, one line out on fd 3, stdout/stderr are the
+//! logs, each interaction ends with a sentinel line on both log streams. The launcher sources in
+//! `launchers/` are embedded in the binary and passed on the command line (`node -e`,
+//! `python -c`, `sh -c`), so none of the runtime's own files must be visible in the sandbox.
+//!
+//! Protocol (ours, ActionLoop-shaped): the launcher writes `{"ok":true}` on fd 3 when it has
+//! started (stem cell ready); init is one line `{"init":{"name","main","dir","file","env"}}`
+//! (the runtime has already written/extracted the code into `dir`), answered `{"ok":true}`;
+//! a run is one line `{"value":..,"namespace":..,"action_name":..,...}` (non-`value` keys become
+//! `__OW_<KEY>`), answered by the raw JSON result. A reply starting with `!` (`!{"error":..}`)
+//! is a developer error detected by the launcher (sync throw, non-dictionary result, bad code):
+//! no JSON text starts with `!`, so raw ActionLoop results stay unambiguous.
+//!
+//! Native actions (`blackbox`): a POSIX `sh` launcher (no python or node needed in the action's
+//! view) runs `./exec '<input JSON>'` per activation with the `__OW_*` variables exported; every
+//! stdout line but the last is a log line, the last one is the result. As in the docker skeleton
+//! the input travels as argv[1], so it is bounded by the kernel's 128 KiB per-argument limit.
+//!
+//! Each container has a host dir `<work_dir>/containers/<id>/action` holding the code, bound
+//! read-write at `/action` in the sandbox (writable like the `/action` dir of OpenWhisk images;
+//! it is not size-capped, unlike `/tmp`), removed on destroy.
+
+mod launch;
+mod logs;
+mod manifest;
+mod process;
+mod zipx;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+pub use logs::{format_log_line, rfc3339_nanos, LOG_SENTINEL};
+pub use manifest::{KindSpec, LauncherKind, RuntimeManifest, StemCell};
+pub use process::{Isolation, ProcessFactory, ProcessFactoryConfig};
+pub use zipx::{extract_zip, ZipLimits};
+
+/// Maximum size of an action result (whisk.activation.payload.max); larger results are truncated.
+pub const MAX_RESULT_BYTES: usize = 1_048_576;
+
+/// Errors of the runtime layer (container provisioning and management, not action outcomes).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("The specified runtime '{0}' is not supported by this platform.")]
+    UnknownKind(String),
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("failed to start the container: {0}")]
+    Spawn(String),
+    #[error("the container did not become ready within {0:?}")]
+    StartTimeout(Duration),
+    #[error("the container exited during start")]
+    StartExited,
+    #[error("sandbox error: {0}")]
+    Sandbox(String),
+    #[error("invalid zip archive: {0}")]
+    Zip(String),
+}
+
+pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
+
+/// Activation status codes (activation record `response.statusCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum ActivationStatus {
+    Success = 0,
+    ApplicationError = 1,
+    DeveloperError = 2,
+    WhiskError = 3,
+}
+
+impl ActivationStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// What a container is created for. `kind` may be an alias (`nodejs:default`, `python:3`).
+#[derive(Debug, Clone)]
+pub struct ContainerSpec {
+    /// Unique container id (used for the work dir and the sandbox/cgroup name).
+    pub id: String,
+    pub kind: String,
+    pub memory_mb: u32,
+    /// `__OW_API_HOST` given to the action (container-level environment).
+    pub api_host: String,
+}
+
+/// `/init` payload.
+#[derive(Debug, Clone, Default)]
+pub struct InitRequest {
+    /// Simple action name.
+    pub name: String,
+    /// Entry point; empty means `main`.
+    pub main: String,
+    /// Source text, or base64 (zip archive or executable) when `binary`.
+    pub code: String,
+    pub binary: bool,
+    /// The `__OW_*` variables computed at init time plus the init parameters.
+    pub env: BTreeMap<String, String>,
+}
+
+/// The per-activation variables exported by the launcher as `__OW_<UPPER KEY>`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ActivationEnv {
+    pub namespace: String,
+    pub action_name: String,
+    pub action_version: String,
+    pub activation_id: String,
+    pub transaction_id: String,
+    /// Epoch milliseconds, as a string (as OpenWhisk sends it).
+    pub deadline: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+}
+
+/// `/run` payload: the raw JSON input (passed through without re-parsing) and the activation env.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub value: Box<RawValue>,
+    pub env: ActivationEnv,
+}
+
+impl RunRequest {
+    /// Builds a request from an already parsed JSON value.
+    pub fn from_value(value: &serde_json::Value, env: ActivationEnv) -> Self {
+        let value = serde_json::value::to_raw_value(value)
+            .unwrap_or_else(|_| RawValue::from_string("{}".to_string()).unwrap_or_default());
+        RunRequest { value, env }
+    }
+}
+
+/// Outcome of an init or a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: ActivationStatus,
+    /// The result; on failure always `{"error": ...}`. `{}` for a successful init.
+    pub result: serde_json::Value,
+    /// Log lines already formatted as `<timestamp padded to 30> stdout|stderr: <text>`.
+    pub logs: Vec<String>,
+    pub duration: Duration,
+    pub timed_out: bool,
+    /// `false` means the invoker must destroy the container (developer/whisk errors, exits, timeouts).
+    pub container_healthy: bool,
+}
+
+pub type InitOutcome = Outcome;
+pub type RunOutcome = Outcome;
+
+impl Outcome {
+    pub fn is_success(&self) -> bool {
+        self.status == ActivationStatus::Success
+    }
+
+    /// The `error` field of the result, if any.
+    pub fn error(&self) -> Option<&serde_json::Value> {
+        self.result.get("error")
+    }
+}
+
+/// Creates containers of the kinds in its manifest.
+#[async_trait]
+pub trait ContainerFactory: Send + Sync {
+    /// Starts a container (launcher process) that is ready for `init`.
+    async fn create(&self, spec: ContainerSpec) -> Result<Box<dyn Container>>;
+    /// Removes what a previous process left behind (work dirs, sandboxes); returns how many.
+    fn cleanup_leftovers(&self) -> Result<usize>;
+}
+
+/// One container: initialized once, run many times (warm reuse), paused while idle.
+#[async_trait]
+pub trait Container: Send + Sync {
+    fn id(&self) -> &str;
+    /// The concrete kind (aliases resolved).
+    fn kind(&self) -> &str;
+    async fn init(&mut self, req: InitRequest, timeout: Duration) -> InitOutcome;
+    /// The direct warm path: one line to the launcher, one line back, logs until the sentinels.
+    async fn run(&mut self, req: RunRequest, timeout: Duration, log_limit_bytes: u64)
+        -> RunOutcome;
+    async fn pause(&mut self) -> Result<()>;
+    async fn resume(&mut self) -> Result<()>;
+    async fn destroy(self: Box<Self>) -> Result<()>;
+}
+
+/// Exact OpenWhisk messages used in action outcomes.
+pub mod messages {
+    use std::time::Duration;
+
+    pub const ABNORMAL_INIT: &str = "The action did not initialize and exited unexpectedly.";
+    pub const ABNORMAL_RUN: &str =
+        "The action did not produce a valid response and exited unexpectedly.";
+    pub const MEMORY_EXHAUSTED: &str = "The action exhausted its memory and was aborted.";
+    pub const LOGS_MAY_BE_MISSING: &str =
+        "The action did not initialize or run as expected. Log data might be missing.";
+    pub const NOT_A_DICTIONARY: &str = "The action did not return a dictionary.";
+    pub const DOUBLE_INIT: &str = "Cannot initialize the action more than once.";
+    pub const NOT_INITIALIZED: &str = "no action defined yet";
+    pub const NO_CODE: &str = "Missing main/no code to execute.";
+    pub const NO_BINARY: &str =
+        "The action failed to generate or locate a binary. See logs for details.";
+    pub const BAD_ARCHIVE: &str = "There was an error uncompressing the action archive.";
+
+    pub fn timed_out(timeout: Duration, init: bool) -> String {
+        format!(
+            "The action exceeded its time limits of {} milliseconds{}",
+            timeout.as_millis(),
+            if init { " during initialization." } else { "." }
+        )
+    }
+
+    pub fn invalid_run_response(output: &str) -> String {
+        let t = output.trim();
+        if t.is_empty() {
+            "The action did not produce a valid JSON or JSON Array response".to_string()
+        } else {
+            format!("The action did not produce a valid JSON or JSON Array response: {t}")
+        }
+    }
+
+    pub fn truncated_response(trunk: &str, length: usize, max: usize) -> String {
+        format!(
+            "The action produced a response that exceeded the allowed length: {length} > {max} bytes. The truncated response was: {trunk}"
+        )
+    }
+
+    pub fn logs_truncated(limit: u64) -> String {
+        format!(
+            "Logs were truncated because the total bytes size exceeds the limit of {limit} bytes."
+        )
+    }
+}

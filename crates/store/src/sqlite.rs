@@ -1,12 +1,18 @@
 //! SQLite backend: the whole store in one database file (the standalone default).
 //!
-//! # Durability: WAL + `synchronous=FULL`
+//! # Durability: WAL + `synchronous=FULL` (entities, subjects) / `NORMAL` (activations)
 //!
 //! The database runs in WAL mode with `synchronous=FULL`. In WAL mode a commit appends the changed
 //! pages to the `-wal` file; with `FULL` that append is fsynced before `COMMIT` returns, so a write
 //! that was acknowledged to a caller survives `kill -9` *and* power loss (`NORMAL` would only
 //! survive a process crash). WAL also lets readers run concurrently with the single writer, which is
 //! what makes the read pool below useful.
+//!
+//! Activation records (and pending markers) are the exception: a batch made only of them commits
+//! with `synchronous=NORMAL`, which in WAL mode skips the fsync at commit. Such a commit survives a
+//! crash or `kill -9` of the server (the WAL is in the OS page cache) but not a power loss or kernel
+//! crash. An fsync costs milliseconds on ordinary disks and would dominate a sub-millisecond warm
+//! invocation; see docs/adr/0002-activation-durability.md.
 //!
 //! # Threads: one writer with group commit, a small read pool
 //!
@@ -192,8 +198,20 @@ impl SqliteStore {
         }
     }
 
-    /// Run `op` on the writer thread inside the next group-commit batch; resolves after the commit.
+    /// Run `op` on the writer thread inside the next group-commit batch; resolves after the commit
+    /// has been fsynced (survives power loss).
     async fn write<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.write_with(true, op).await
+    }
+
+    /// Like [`Self::write`], but with `fsync: false` the commit only has to reach the WAL file in
+    /// the OS page cache: it survives a crash or `kill -9` of the process, not a power loss. Used
+    /// for activation records, whose write sits on the invoke path (see docs/adr/0002).
+    async fn write_with<T, F>(&self, fsync: bool, op: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -203,6 +221,7 @@ impl SqliteStore {
             op: Some(op),
             result: None,
             reply,
+            fsync,
         });
         let sender = self
             .writer
@@ -386,6 +405,8 @@ impl ReadPool {
 /// A queued write: `run` executes it (inside a savepoint), `finish` replies once the batch's fate
 /// is known (`commit_error` is `Some` when the batch was not committed).
 trait WriteJob: Send {
+    /// Whether the commit containing this job must be fsynced.
+    fn fsync(&self) -> bool;
     fn run(&mut self, conn: &Connection) -> bool;
     fn finish(self: Box<Self>, commit_error: Option<&str>);
 }
@@ -394,6 +415,7 @@ struct Job<T, F> {
     op: Option<F>,
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
+    fsync: bool,
 }
 
 impl<T, F> WriteJob for Job<T, F>
@@ -401,6 +423,10 @@ where
     T: Send,
     F: FnOnce(&Connection) -> Result<T> + Send,
 {
+    fn fsync(&self) -> bool {
+        self.fsync
+    }
+
     fn run(&mut self, conn: &Connection) -> bool {
         let result = match self.op.take() {
             Some(op) => std::panic::catch_unwind(AssertUnwindSafe(|| op(conn)))
@@ -427,12 +453,23 @@ where
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
+    // The connection starts with `synchronous = FULL`; batches of activation records only need
+    // process-crash durability (`NORMAL` in WAL mode: no fsync at commit).
+    let mut full = true;
     while let Ok(first) = rx.recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
+            }
+        }
+        let need_full = batch.iter().any(|j| j.fsync());
+        if need_full != full {
+            let pragma = if need_full { "PRAGMA synchronous = FULL" } else { "PRAGMA synchronous = NORMAL" };
+            match conn.execute_batch(pragma) {
+                Ok(()) => full = need_full,
+                Err(e) => tracing::error!("store: cannot switch synchronous mode: {e}"),
             }
         }
         run_batch(&conn, &mut batch);
@@ -838,7 +875,7 @@ impl EntityStore for SqliteStore {
 impl ActivationStore for SqliteStore {
     async fn put(&self, record: ActivationRecord) -> Result<()> {
         let row = ActivationRow::new(record)?;
-        self.write(move |conn| {
+        self.write_with(false, move |conn| {
             let ctx = |e| backend(&format!("put activation {}", row.activation_id), e);
             conn.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO activations ({ACTIVATION_COLUMNS}) \
@@ -910,7 +947,7 @@ impl ActivationStore for SqliteStore {
 
     async fn put_pending(&self, record: ActivationRecord) -> Result<()> {
         let row = ActivationRow::new(record)?;
-        self.write(move |conn| {
+        self.write_with(false, move |conn| {
             // A record that already completed is not pending any more.
             conn.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO pending_activations ({ACTIVATION_COLUMNS}) \

@@ -7,7 +7,9 @@ use crate::AppState;
 
 pub mod actions;
 pub mod activations;
+pub mod fire;
 pub mod info;
+pub mod invoke;
 pub mod namespaces;
 pub mod packages;
 pub mod rules;
@@ -25,7 +27,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/namespaces/{ns}/actions/", get(actions::list))
         .route(
             "/namespaces/{ns}/actions/{*rest}",
-            get(actions::get).put(actions::put).delete(actions::delete),
+            get(actions::get).put(actions::put).delete(actions::delete).post(invoke::invoke),
         )
         .route("/namespaces/{ns}/packages", get(packages::list))
         .route("/namespaces/{ns}/packages/", get(packages::list))
@@ -37,7 +39,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/namespaces/{ns}/triggers/", get(triggers::list))
         .route(
             "/namespaces/{ns}/triggers/{name}",
-            get(triggers::get).put(triggers::put).delete(triggers::delete),
+            get(triggers::get).put(triggers::put).delete(triggers::delete).post(fire::fire),
         )
         .route("/namespaces/{ns}/rules", get(rules::list))
         .route("/namespaces/{ns}/rules/", get(rules::list))

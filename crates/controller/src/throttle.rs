@@ -1,0 +1,138 @@
+//! Per-namespace throttles (spec §3.9): invocations per minute, triggers fired per minute (fixed
+//! wall-clock minute windows; rejected requests count too), and activations in flight.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+use whirl_core::messages;
+
+use crate::error::ApiError;
+
+#[derive(Debug, Default)]
+struct Counters {
+    minute: i64,
+    invocations: u64,
+    fires: u64,
+    in_flight: u64,
+}
+
+/// Throttle state of every namespace.
+#[derive(Debug, Default)]
+pub struct Throttles {
+    counters: Mutex<HashMap<String, Counters>>,
+}
+
+/// Which per-minute counter a check uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rate {
+    Invocations,
+    Fires,
+}
+
+fn limit_of(overrides: &Map<String, Value>, key: &str, default: u64) -> Result<u64, ApiError> {
+    match overrides.get(key).and_then(Value::as_i64) {
+        Some(n) if n <= 0 => {
+            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, messages::NAMESPACE_LIMIT_UNDERZERO))
+        }
+        Some(n) => Ok(n as u64),
+        None => Ok(default),
+    }
+}
+
+impl Throttles {
+    fn with<T>(&self, ns: &str, f: impl FnOnce(&mut Counters) -> T) -> T {
+        let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
+        let c = map.entry(ns.to_string()).or_default();
+        let minute = whirl_core::now_millis() / 60_000;
+        if c.minute != minute {
+            c.minute = minute;
+            c.invocations = 0;
+            c.fires = 0;
+        }
+        f(c)
+    }
+
+    /// Count one request against the per-minute limit; 429 when over.
+    pub fn check_rate(
+        &self,
+        ns: &str,
+        rate: Rate,
+        overrides: &Map<String, Value>,
+        default: u64,
+    ) -> Result<(), ApiError> {
+        let key = match rate {
+            Rate::Invocations => "invocationsPerMinute",
+            Rate::Fires => "firesPerMinute",
+        };
+        let allowed = limit_of(overrides, key, default)?;
+        let count = self.with(ns, |c| {
+            let counter = match rate {
+                Rate::Invocations => &mut c.invocations,
+                Rate::Fires => &mut c.fires,
+            };
+            *counter += 1;
+            *counter
+        });
+        if count > allowed {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                messages::too_many_requests(count, allowed),
+            ));
+        }
+        Ok(())
+    }
+
+    /// 429 when the namespace already has its maximum of activations in flight.
+    pub fn check_concurrency(
+        &self,
+        ns: &str,
+        overrides: &Map<String, Value>,
+        default: u64,
+    ) -> Result<(), ApiError> {
+        let allowed = limit_of(overrides, "concurrentInvocations", default)?;
+        let count = self.with(ns, |c| c.in_flight);
+        if count >= allowed {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                messages::too_many_concurrent(count, allowed),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An activation of `ns` was handed to an invoker.
+    pub fn started(&self, ns: &str) {
+        self.with(ns, |c| c.in_flight += 1);
+    }
+
+    /// An activation of `ns` completed.
+    pub fn completed(&self, ns: &str) {
+        self.with(ns, |c| c.in_flight = c.in_flight.saturating_sub(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_and_concurrency() {
+        let t = Throttles::default();
+        let o = Map::new();
+        assert!(t.check_rate("a", Rate::Invocations, &o, 2).is_ok());
+        assert!(t.check_rate("a", Rate::Invocations, &o, 2).is_ok());
+        let e = t.check_rate("a", Rate::Invocations, &o, 2).unwrap_err();
+        assert_eq!(e.message, "Too many requests in the last minute (count: 3, allowed: 2).");
+        assert!(t.check_rate("a", Rate::Fires, &o, 2).is_ok());
+        t.started("a");
+        let e = t.check_concurrency("a", &o, 1).unwrap_err();
+        assert_eq!(e.message, "Too many concurrent requests in flight (count: 1, allowed: 1).");
+        t.completed("a");
+        assert!(t.check_concurrency("a", &o, 1).is_ok());
+        let mut zero = Map::new();
+        zero.insert("concurrentInvocations".into(), serde_json::json!(0));
+        assert_eq!(t.check_concurrency("a", &zero, 5).unwrap_err().message, messages::NAMESPACE_LIMIT_UNDERZERO);
+    }
+}

@@ -1,0 +1,546 @@
+//! The invoker: consumes activation messages, runs them in containers from the pool, collects
+//! logs, writes the activation record and publishes the completion (spec §4.4, §1.7, §3.10).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use whirl_bus::{ActivationMessage, CompletionMessage, CompletionPublisher};
+use whirl_core::entity::{
+    kv_get, ActivationResponse, ActivationStatus, KeyValue, WhiskAction, WhiskActivation,
+};
+use whirl_core::limits::MB;
+use whirl_core::now_millis;
+use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
+use whirl_runtime::{ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, Outcome, RunRequest};
+use whirl_store::{ActivationRecord, Stores};
+
+pub mod pool;
+
+use pool::{Acquired, Pool, StemKey, WarmKey};
+
+/// Invoker configuration (defaults follow OpenWhisk's invoker `application.conf`).
+#[derive(Debug, Clone)]
+pub struct InvokerConfig {
+    /// Sum of action memory limits of all containers (`user-memory`).
+    pub user_memory_mb: u64,
+    /// Idle time before a warm container is paused (`pause-grace`, 10 s).
+    pub pause_grace: Duration,
+    /// Idle time before a warm container is destroyed (`idle-container`, 10 min).
+    pub idle_timeout: Duration,
+    /// Prewarmed containers: (kind, count, memory MB).
+    pub stem_cells: Vec<(String, u32, u32)>,
+    /// `__OW_API_HOST` for actions.
+    pub api_host: String,
+}
+
+impl Default for InvokerConfig {
+    fn default() -> Self {
+        Self {
+            user_memory_mb: 4096,
+            pause_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
+            stem_cells: Vec::new(),
+            api_host: "http://127.0.0.1:3233".into(),
+        }
+    }
+}
+
+/// The message for activations that were accepted but whose run was interrupted by a crash.
+pub const INTERRUPTED: &str =
+    "The activation was interrupted: the server stopped before the action completed.";
+const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
+
+/// The action documents the invoker runs, cached by (id, revision).
+type ActionCache = Mutex<HashMap<(String, u64), Arc<(WhiskAction, Option<String>)>>>;
+
+struct Shared {
+    config: InvokerConfig,
+    stores: Stores,
+    factory: Arc<dyn ContainerFactory>,
+    pool: Arc<Pool>,
+    completions: CompletionPublisher,
+    actions: ActionCache,
+    next_id: AtomicU64,
+    instance: String,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("config", &self.config).finish()
+    }
+}
+
+/// A running invoker.
+#[derive(Debug)]
+pub struct Invoker {
+    shared: Arc<Shared>,
+    tasks: JoinSet<()>,
+}
+
+impl Invoker {
+    /// Start consuming `feed`. Cleans up leftovers of a crashed run first and starts stem cells.
+    pub fn start(
+        config: InvokerConfig,
+        stores: Stores,
+        factory: Arc<dyn ContainerFactory>,
+        feed: mpsc::UnboundedReceiver<ActivationMessage>,
+        completions: CompletionPublisher,
+    ) -> Self {
+        match factory.cleanup_leftovers() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "removed containers left by a previous run"),
+            Err(e) => tracing::warn!(error = %e, "could not clean up leftover containers"),
+        }
+        let pool = Pool::new(config.user_memory_mb);
+        let shared = Arc::new(Shared {
+            config,
+            stores,
+            factory,
+            pool,
+            completions,
+            actions: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            instance: format!("{:x}", now_millis()),
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(consume(shared.clone(), feed));
+        tasks.spawn(janitor(shared.clone()));
+        for (kind, count, memory) in shared.config.stem_cells.clone() {
+            for _ in 0..count {
+                tasks.spawn(add_stem_cell(shared.clone(), kind.clone(), memory));
+            }
+        }
+        Self { shared, tasks }
+    }
+
+    pub fn pool_stats(&self) -> pool::PoolStats {
+        self.shared.pool.stats()
+    }
+
+    /// Stop: no new work, destroy every container (idle, paused, stem cells), and remove any
+    /// sandbox still left (running activations are cut off).
+    pub async fn shutdown(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        for c in self.shared.pool.close() {
+            let _ = c.destroy().await;
+        }
+        if let Err(e) = self.shared.factory.cleanup_leftovers() {
+            tracing::warn!(error = %e, "cleanup at shutdown");
+        }
+    }
+}
+
+/// Write a whisk-internal-error record for every activation accepted but never completed
+/// (the server stopped while it was queued or running). Returns how many.
+pub async fn finish_interrupted(stores: &Stores) -> Result<usize, whirl_store::StoreError> {
+    let pending = stores.activations.pending().await?;
+    let n = pending.len();
+    for mut rec in pending {
+        let now = now_millis();
+        if let Some(obj) = rec.doc.as_object_mut() {
+            obj.insert("end".into(), json!(now.max(rec.start)));
+            let resp = ActivationResponse::new(ActivationStatus::WhiskError, json!({ "error": INTERRUPTED }));
+            obj.insert("response".into(), serde_json::to_value(resp).unwrap_or(Value::Null));
+        }
+        rec.end = now.max(rec.start);
+        stores.activations.put(rec).await?;
+    }
+    Ok(n)
+}
+
+async fn consume(shared: Arc<Shared>, mut feed: mpsc::UnboundedReceiver<ActivationMessage>) {
+    while let Some(msg) = feed.recv().await {
+        tokio::spawn(activate(shared.clone(), msg));
+    }
+}
+
+/// Pause idle containers after the grace period; destroy them after the idle timeout.
+async fn janitor(shared: Arc<Shared>) {
+    let tick = (shared.config.pause_grace / 2).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    loop {
+        tokio::time::sleep(tick).await;
+        for c in shared.pool.take_expired(shared.config.idle_timeout) {
+            let _ = c.destroy().await;
+        }
+        for (key, mut idle) in shared.pool.take_to_pause(shared.config.pause_grace) {
+            match idle.container.pause().await {
+                Ok(()) => {
+                    idle.paused = true;
+                    if let Some(c) = shared.pool.put_back(key, idle) {
+                        let _ = c.destroy().await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "pause failed; destroying the container");
+                    let memory = idle.memory_mb;
+                    let _ = idle.container.destroy().await;
+                    shared.pool.free(memory);
+                }
+            }
+        }
+    }
+}
+
+fn container_id(shared: &Shared, kind: &str) -> String {
+    let n = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let kind: String = kind.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    format!("wsk-{}-{n}-{kind}", shared.instance)
+}
+
+/// Start one stem cell of `kind` if memory allows.
+async fn add_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
+    if !shared.pool.reserve_stem(memory) {
+        return;
+    }
+    let spec = ContainerSpec {
+        id: container_id(&shared, &kind),
+        kind: kind.clone(),
+        memory_mb: memory,
+        api_host: shared.config.api_host.clone(),
+    };
+    match shared.factory.create(spec).await {
+        Ok(c) => {
+            if let Some(c) = shared.pool.add_stem((kind, memory), c) {
+                let _ = c.destroy().await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, %kind, "cannot start a stem cell");
+            shared.pool.free(memory);
+        }
+    }
+}
+
+async fn load_action(shared: &Shared, id: &str, rev: u64) -> Option<Arc<(WhiskAction, Option<String>)>> {
+    let key = (id.to_string(), rev);
+    if let Some(a) = shared.actions.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Some(a);
+    }
+    let stored = shared.stores.entities.get(id, true).await.ok()??;
+    let action: WhiskAction = serde_json::from_value(stored.doc).ok()?;
+    let entry = Arc::new((action, stored.code));
+    if let Ok(mut m) = shared.actions.lock() {
+        if m.len() >= 1024 {
+            m.clear();
+        }
+        m.insert((id.to_string(), stored.rev), entry.clone());
+    }
+    Some(entry)
+}
+
+/// The runtime kind that runs an action, or the developer error when it cannot run here.
+fn runtime_kind(action: &WhiskAction) -> Result<String, String> {
+    if action.exec.kind == BLACKBOX {
+        let image = action.exec.image.as_deref().unwrap_or("");
+        let native = image == NATIVE_IMAGE || image.starts_with(&format!("{NATIVE_IMAGE}:"));
+        if !native {
+            // No container engine runs images here: only native (dockerskeleton) actions.
+            return Err(format!("Failed to pull container image '{image}'."));
+        }
+        if action.exec.code.is_none() {
+            return Err("Missing main/no code to execute.".into());
+        }
+    }
+    Ok(action.exec.kind.clone())
+}
+
+/// Everything known about one run, to build the record.
+struct Run {
+    status: ActivationStatus,
+    result: Value,
+    logs: Vec<String>,
+    start: i64,
+    end: i64,
+    init_time: Option<u64>,
+    wait_time: i64,
+    timed_out: bool,
+}
+
+fn failure(status: ActivationStatus, message: &str, start: i64, wait_time: i64) -> Run {
+    Run {
+        status,
+        result: json!({ "error": message }),
+        logs: Vec::new(),
+        start,
+        end: now_millis(),
+        init_time: None,
+        wait_time,
+        timed_out: false,
+    }
+}
+
+async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
+    let span = tracing::debug_span!("activation", activation_id = %msg.activation_id,
+        namespace = %msg.user.namespace, action = %msg.action_id, transid = %msg.transaction_id);
+    let _enter = span.enter();
+    drop(_enter);
+    let loaded = load_action(&shared, &msg.action_id, msg.revision).await;
+    let (record, annotations_limits) = match loaded {
+        None => {
+            let now = now_millis();
+            let run = failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+            (run, None)
+        }
+        Some(entry) => {
+            let (action, code) = (&entry.0, &entry.1);
+            let run = match runtime_kind(action) {
+                Err(e) => {
+                    let now = now_millis();
+                    failure(ActivationStatus::DeveloperError, &e, now, now - msg.accepted_at)
+                }
+                Ok(kind) => execute(&shared, &msg, action, code.as_deref(), &kind).await,
+            };
+            (run, Some(entry.clone()))
+        }
+    };
+    let doc = build_record(&msg, &record, annotations_limits.as_deref().map(|e| &e.0));
+    let doc_json = serde_json::to_value(&doc).unwrap_or(Value::Null);
+    if msg.store {
+        let rec = ActivationRecord {
+            activation_id: msg.activation_id.clone(),
+            namespace: msg.user.namespace.clone(),
+            entity_path: entity_path(&msg),
+            start: doc.start,
+            end: doc.end,
+            doc: doc_json.clone(),
+        };
+        if let Err(e) = shared.stores.activations.put(rec).await {
+            tracing::error!(error = %e, activation_id = %msg.activation_id, "cannot store the activation record");
+        }
+    }
+    let _ = shared.completions.publish(CompletionMessage {
+        activation_id: msg.activation_id.clone(),
+        transaction_id: msg.transaction_id.clone(),
+        namespace: msg.user.namespace.clone(),
+        record: doc_json,
+    });
+}
+
+/// `ns/[pkg/]name` used by the activation `name` filter: through a binding, the binding's package.
+fn entity_path(msg: &ActivationMessage) -> String {
+    let name = msg.action_id.rsplit('/').next().unwrap_or("");
+    match &msg.binding {
+        Some(b) => {
+            let pkg = b.rsplit('/').next().unwrap_or("");
+            format!("{}/{}/{}", msg.user.namespace, pkg, name)
+        }
+        None => {
+            let parts: Vec<&str> = msg.action_id.split('/').collect();
+            match parts.as_slice() {
+                [_, pkg, name] => format!("{}/{}/{}", msg.user.namespace, pkg, name),
+                _ => format!("{}/{}", msg.user.namespace, name),
+            }
+        }
+    }
+}
+
+fn build_record(msg: &ActivationMessage, run: &Run, action: Option<&WhiskAction>) -> WhiskActivation {
+    let name = msg.action_id.rsplit('/').next().unwrap_or("").to_string();
+    let mut annotations = vec![KeyValue::new("path", json!(msg.action_id))];
+    if let Some(b) = &msg.binding {
+        annotations.push(KeyValue::new("binding", json!(b)));
+    }
+    if let Some(a) = action {
+        annotations.push(KeyValue::new("kind", json!(a.exec.kind)));
+        annotations.push(KeyValue::new("limits", serde_json::to_value(a.limits).unwrap_or(Value::Null)));
+    }
+    annotations.push(KeyValue::new("timeout", json!(run.timed_out)));
+    annotations.push(KeyValue::new("waitTime", json!(run.wait_time.max(0))));
+    if let Some(t) = run.init_time {
+        annotations.push(KeyValue::new("initTime", json!(t)));
+    }
+    if msg.cause.is_some() {
+        annotations.push(KeyValue::new("causedBy", json!("sequence")));
+    }
+    WhiskActivation {
+        namespace: msg.user.namespace.clone(),
+        name,
+        version: action.map_or_else(|| msg.version.clone(), |a| a.version.clone()),
+        subject: msg.user.subject.clone(),
+        publish: false,
+        activation_id: msg.activation_id.clone(),
+        start: run.start,
+        end: run.end.max(run.start),
+        duration: Some((run.end - run.start).max(0)),
+        cause: msg.cause.clone(),
+        response: ActivationResponse::new(run.status, run.result.clone()),
+        logs: run.logs.clone(),
+        annotations,
+    }
+}
+
+fn status_of(o: &Outcome) -> ActivationStatus {
+    ActivationStatus::from_code(u64::from(o.status.code()))
+}
+
+/// Acquire a container, init it if needed, run, and give it back (or destroy it).
+async fn execute(shared: &Arc<Shared>, msg: &ActivationMessage, action: &WhiskAction, code: Option<&str>, kind: &str) -> Run {
+    let memory = u32::try_from(action.limits.memory).unwrap_or(u32::MAX);
+    let key = WarmKey {
+        namespace: msg.user.namespace.clone(),
+        action_id: msg.action_id.clone(),
+        revision: msg.revision,
+    };
+    let stem: StemKey = (kind.to_string(), memory);
+    let (acquired, evicted) = shared.pool.acquire(&key, &stem).await;
+    for c in evicted {
+        let _ = c.destroy().await;
+    }
+    let Some(acquired) = acquired else {
+        let now = now_millis();
+        return failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+    };
+    let mut container: Box<dyn Container> = match acquired {
+        Acquired::Warm(mut idle) => {
+            if idle.paused {
+                if let Err(e) = idle.container.resume().await {
+                    tracing::warn!(error = %e, "resume failed");
+                    let _ = idle.container.destroy().await;
+                    shared.pool.free(memory);
+                    let now = now_millis();
+                    return failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+                }
+            }
+            return run_warm(shared, msg, action, key, idle.container, memory, false, None).await;
+        }
+        Acquired::Stem(c) => {
+            // Replace the used stem cell right away.
+            tokio::spawn(add_stem_cell(shared.clone(), kind.to_string(), memory));
+            c
+        }
+        Acquired::Cold => {
+            let spec = ContainerSpec {
+                id: container_id(shared, kind),
+                kind: kind.to_string(),
+                memory_mb: memory,
+                api_host: shared.config.api_host.clone(),
+            };
+            match shared.factory.create(spec).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot create a container");
+                    shared.pool.free(memory);
+                    let now = now_millis();
+                    return failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+                }
+            }
+        }
+    };
+    // Cold path: init first.
+    let start = now_millis();
+    let wait_time = start - msg.accepted_at;
+    let timeout = Duration::from_millis(action.limits.timeout);
+    let init = InitRequest {
+        name: action.name.clone(),
+        main: action.exec.main.clone().unwrap_or_default(),
+        code: code.unwrap_or("").to_string(),
+        binary: action.exec.binary.unwrap_or(false),
+        env: init_env(msg, action),
+    };
+    let outcome = container.init(init, timeout).await;
+    let init_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
+    if !outcome.is_success() {
+        let _ = container.destroy().await;
+        shared.pool.free(memory);
+        return Run {
+            status: status_of(&outcome),
+            result: outcome.result,
+            logs: outcome.logs,
+            start,
+            end: now_millis(),
+            init_time: Some(init_ms),
+            wait_time,
+            timed_out: outcome.timed_out,
+        };
+    }
+    run_warm(shared, msg, action, key, container, memory, true, Some((start, wait_time, init_ms, outcome.logs))).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_warm(
+    shared: &Arc<Shared>,
+    msg: &ActivationMessage,
+    action: &WhiskAction,
+    key: WarmKey,
+    mut container: Box<dyn Container>,
+    memory: u32,
+    _cold: bool,
+    init: Option<(i64, i64, u64, Vec<String>)>,
+) -> Run {
+    let (start, wait_time, init_time, mut logs) = match init {
+        Some((s, w, i, l)) => (s, w, Some(i), l),
+        None => {
+            let s = now_millis();
+            (s, s - msg.accepted_at, None, Vec::new())
+        }
+    };
+    let timeout = Duration::from_millis(action.limits.timeout);
+    let req = RunRequest::from_value(&msg.content, activation_env(msg, action));
+    let outcome = container.run(req, timeout, action.limits.logs * MB).await;
+    logs.extend(outcome.logs.iter().cloned());
+    if outcome.container_healthy {
+        if let Some(c) = shared.pool.release(key, container, memory) {
+            let _ = c.destroy().await;
+        }
+    } else {
+        let _ = container.destroy().await;
+        shared.pool.free(memory);
+    }
+    Run {
+        status: status_of(&outcome),
+        result: outcome.result,
+        logs,
+        start,
+        end: now_millis(),
+        init_time,
+        wait_time,
+        timed_out: outcome.timed_out,
+    }
+}
+
+fn deadline(action: &WhiskAction) -> String {
+    let ms = i64::try_from(action.limits.timeout).unwrap_or(i64::MAX);
+    (now_millis().saturating_add(ms)).to_string()
+}
+
+fn activation_env(msg: &ActivationMessage, action: &WhiskAction) -> ActivationEnv {
+    ActivationEnv {
+        namespace: msg.user.namespace.clone(),
+        action_name: format!("/{}", msg.action_id),
+        action_version: action.version.clone(),
+        activation_id: msg.activation_id.clone(),
+        transaction_id: msg.transaction_id.clone(),
+        deadline: deadline(action),
+        api_key: msg.provide_api_key.then(|| msg.user.api_key.clone()),
+    }
+}
+
+/// `/init` environment: the `__OW_*` variables plus init parameters (stringified).
+fn init_env(msg: &ActivationMessage, action: &WhiskAction) -> BTreeMap<String, String> {
+    let e = activation_env(msg, action);
+    let mut env = BTreeMap::new();
+    env.insert("__OW_NAMESPACE".into(), e.namespace);
+    env.insert("__OW_ACTION_NAME".into(), e.action_name);
+    env.insert("__OW_ACTION_VERSION".into(), e.action_version);
+    env.insert("__OW_ACTIVATION_ID".into(), e.activation_id);
+    env.insert("__OW_TRANSACTION_ID".into(), e.transaction_id);
+    env.insert("__OW_DEADLINE".into(), e.deadline);
+    if let Some(k) = e.api_key {
+        env.insert("__OW_API_KEY".into(), k);
+    }
+    for (k, v) in &msg.init_args {
+        let s = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        env.insert(k.clone(), s);
+    }
+    let _ = kv_get;
+    env
+}

@@ -1,0 +1,186 @@
+// Whirl Node.js launcher (ActionLoop over pipes).
+//
+// Protocol: JSON lines on stdin, one reply line per request on fd 3, stdout/stderr are the logs.
+//   start:  the launcher writes {"ok":true} on fd 3 as soon as it is ready (stem cell).
+//   init:   {"init":{"name":..,"main":..,"dir":..,"file":..|null,"env":{..}}}
+//           reply {"ok":true} or !{"error":".."} (developer error).
+//   run:    {"value":..,"namespace":..,"action_name":..,...}
+//           reply: the raw JSON result, or !{"error":".."} for a developer error.
+// After every init/run the sentinel is written on stdout and stderr before the reply.
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const Module = require('module');
+const readline = require('readline');
+const { pathToFileURL } = require('url');
+
+const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
+let handler = null;
+let runKeys = [];
+
+function reply(text) {
+  const buf = Buffer.from(text + '\n', 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(3, buf, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+function sentinels() {
+  process.stdout.write(SENTINEL + '\n');
+  process.stderr.write(SENTINEL + '\n');
+}
+
+function developerError(message) {
+  sentinels();
+  reply('!' + JSON.stringify({ error: String(message) }));
+}
+
+function errorText(e) {
+  return e && e.stack ? String(e.stack) : String(e);
+}
+
+function lookup(obj, dotted) {
+  return dotted.split('.').reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), obj);
+}
+
+async function loadZip(dir, entry) {
+  if (!fs.existsSync(path.join(dir, 'package.json')) && !fs.existsSync(path.join(dir, 'index.js'))) {
+    throw 'Zipped actions must contain either package.json or index.js at the root.';
+  }
+  let mod;
+  try {
+    mod = require(dir);
+  } catch (e) {
+    if (!e || e.code !== 'ERR_REQUIRE_ESM') throw e;
+    mod = await import(pathToFileURL(require.resolve(dir)).href);
+  }
+  return lookup(mod, entry);
+}
+
+function loadFile(filename, entry) {
+  const code = fs.readFileSync(filename, 'utf8');
+  const m = new Module(filename, null);
+  m.filename = filename;
+  m.paths = Module._nodeModulePaths(path.dirname(filename));
+  const probe = /^[A-Za-z_$][\w$]*$/.test(entry)
+    ? `\n;try { module.__whirl_entry__ = (typeof ${entry} === 'function') ? ${entry} : undefined } catch (e) {}\n`
+    : '';
+  m._compile(code + probe, filename);
+  const fromExports = m.exports === null || m.exports === undefined ? undefined : lookup(m.exports, entry);
+  if (typeof fromExports === 'function') return fromExports;
+  if (typeof m.__whirl_entry__ === 'function') return m.__whirl_entry__;
+  if (typeof m.exports === 'function' && entry === 'main') return m.exports;
+  return fromExports;
+}
+
+async function init(msg) {
+  if (handler !== null) {
+    developerError('Cannot initialize the action more than once.');
+    return;
+  }
+  try {
+    for (const [k, v] of Object.entries(msg.env || {})) {
+      process.env[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    }
+    const entry = msg.main || 'main';
+    process.chdir(msg.dir);
+    const fn = msg.file ? loadFile(path.join(msg.dir, msg.file), entry) : await loadZip(msg.dir, entry);
+    if (typeof fn !== 'function') {
+      throw "Action entrypoint '" + entry + "' is not a function.";
+    }
+    handler = fn;
+  } catch (e) {
+    if (e && e.stack) console.error(e.stack);
+    developerError('Initialization has failed due to: ' + errorText(e));
+    return;
+  }
+  sentinels();
+  reply('{"ok":true}');
+}
+
+function serializeError(e) {
+  if (e instanceof Error) {
+    const out = {};
+    for (const k of Object.keys(e)) out[k] = e[k];
+    out.name = e.name;
+    out.message = e.message;
+    out.stack = e.stack;
+    return out;
+  }
+  return e;
+}
+
+async function run(msg) {
+  if (handler === null) {
+    developerError('no action defined yet');
+    return;
+  }
+  // Variables of the previous activation that this one lacks (api_key) must not leak.
+  for (const k of runKeys) delete process.env[k];
+  runKeys = [];
+  for (const [k, v] of Object.entries(msg)) {
+    if (k === 'value') continue;
+    const key = '__OW_' + k.toUpperCase();
+    process.env[key] = typeof v === 'string' ? v : JSON.stringify(v);
+    runKeys.push(key);
+  }
+  let pending;
+  try {
+    pending = handler(msg.value === undefined ? {} : msg.value);
+  } catch (e) {
+    console.error(errorText(e));
+    developerError('An error has occurred: ' + e);
+    return;
+  }
+  let result;
+  try {
+    result = await pending;
+    if (result === undefined) result = {};
+  } catch (e) {
+    result = { error: e ? serializeError(e) : {} };
+  }
+  if (typeof result !== 'object' || result === null) {
+    console.error('The action did not return a dictionary: not a json object');
+    developerError('The action did not return a dictionary.');
+    return;
+  }
+  let text;
+  try {
+    text = JSON.stringify(result);
+  } catch (e) {
+    developerError('An error has occurred: ' + e);
+    return;
+  }
+  if (text === undefined) text = '{}';
+  sentinels();
+  reply(text);
+}
+
+async function mainLoop() {
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  reply('{"ok":true}');
+  for await (const line of rl) {
+    if (line.trim() === '') continue;
+    let msg;
+    try {
+      msg = JSON.parse(line);
+    } catch (e) {
+      developerError('The launcher received an invalid request: ' + e);
+      continue;
+    }
+    if (msg && typeof msg === 'object' && msg.init) await init(msg.init);
+    else await run(msg || {});
+  }
+  process.exit(0);
+}
+
+mainLoop().catch((e) => {
+  console.error(errorText(e));
+  process.exit(1);
+});

@@ -1,0 +1,847 @@
+//! The process backend: one launcher process per container, ActionLoop over pipes.
+
+use std::fs;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use base64::Engine;
+use serde_json::{json, Value};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::unix::pipe;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep_until, timeout_at};
+
+use crate::launch::{
+    cloexec_pipe, ChildStdio, LaunchSpec, PlainSpawner, Proc, SandboxSpawner, Spawner,
+};
+use crate::logs::{read_capped_line, spawn_log_reader, CappedLine, LogCollector, LogEvent, Stream};
+use crate::manifest::{KindSpec, LauncherKind, RuntimeManifest};
+use crate::zipx::{extract_zip, ZipLimits};
+use crate::{
+    messages, ActivationStatus, Container, ContainerFactory, ContainerSpec, InitOutcome,
+    InitRequest, Outcome, Result, RunOutcome, RunRequest, RuntimeError, MAX_RESULT_BYTES,
+};
+
+const LAUNCHER_JS: &str = include_str!("../launchers/launcher.js");
+const LAUNCHER_PY: &str = include_str!("../launchers/launcher.py");
+const LAUNCHER_SH: &str = include_str!("../launchers/native.sh");
+
+/// Log limit applied to init output (the invoker may cap the combined logs further).
+const INIT_LOG_LIMIT: u64 = 10 * 1024 * 1024;
+/// How long to wait for the sentinels after a normal reply.
+const SENTINEL_GRACE: Duration = Duration::from_secs(2);
+/// How long to wait for remaining logs after a developer error, an exit or a kill.
+const FAILURE_GRACE: Duration = Duration::from_millis(500);
+
+/// How launcher processes are isolated.
+#[derive(Debug, Clone)]
+pub enum Isolation {
+    /// Plain child processes: no namespaces, no cgroup limits (development and tests only).
+    None,
+    /// The product path: every container is a `whirl-sandbox` sandbox.
+    Sandbox {
+        /// The sandbox init helper; `None` = the running binary (`whirl __sandbox-init`).
+        init_exe: Option<PathBuf>,
+        /// uid/gid inside the sandbox; `None` = uid 0 without any capability.
+        uid_gid: Option<(u32, u32)>,
+    },
+}
+
+impl Isolation {
+    /// Sandboxed, running as uid 0 (without capabilities) inside.
+    pub fn sandbox(init_exe: Option<PathBuf>) -> Self {
+        Isolation::Sandbox {
+            init_exe,
+            uid_gid: None,
+        }
+    }
+}
+
+/// Configuration of the process backend.
+#[derive(Debug, Clone)]
+pub struct ProcessFactoryConfig {
+    /// Runtime work dir: `launchers/` and `containers/<id>/` live here.
+    pub work_dir: PathBuf,
+    pub manifest: RuntimeManifest,
+    pub isolation: Isolation,
+    /// Time for a launcher to report ready.
+    pub start_timeout: Duration,
+    /// Whether actions get network access.
+    pub network: bool,
+    pub zip_limits: ZipLimits,
+}
+
+impl ProcessFactoryConfig {
+    pub fn new(
+        work_dir: impl Into<PathBuf>,
+        manifest: RuntimeManifest,
+        isolation: Isolation,
+    ) -> Self {
+        ProcessFactoryConfig {
+            work_dir: work_dir.into(),
+            manifest,
+            isolation,
+            start_timeout: Duration::from_secs(30),
+            network: true,
+            zip_limits: ZipLimits::default(),
+        }
+    }
+}
+
+/// [`ContainerFactory`] of the process backend.
+#[derive(Debug)]
+pub struct ProcessFactory {
+    cfg: ProcessFactoryConfig,
+    spawner: Arc<dyn Spawner>,
+    containers_dir: PathBuf,
+}
+
+/// Where the action dir appears inside the sandbox (like the `/action` dir of OpenWhisk images).
+const SANDBOX_ACTION_DIR: &str = "/action";
+
+impl ProcessFactory {
+    /// Prepares `<work_dir>/containers` (one dir per container, removed on destroy).
+    pub fn new(cfg: ProcessFactoryConfig) -> Result<Self> {
+        fs::create_dir_all(&cfg.work_dir)?;
+        let containers_dir = cfg.work_dir.canonicalize()?.join("containers");
+        fs::create_dir_all(&containers_dir)?;
+        let spawner: Arc<dyn Spawner> = match &cfg.isolation {
+            Isolation::None => Arc::new(PlainSpawner),
+            Isolation::Sandbox { init_exe, uid_gid } => Arc::new(SandboxSpawner {
+                init_exe: init_exe.clone(),
+                uid_gid: *uid_gid,
+            }),
+        };
+        Ok(ProcessFactory {
+            cfg,
+            spawner,
+            containers_dir,
+        })
+    }
+
+    pub fn manifest(&self) -> &RuntimeManifest {
+        &self.cfg.manifest
+    }
+
+    /// The action dir as the launcher sees it.
+    fn guest_action_dir(&self, host_dir: &Path) -> PathBuf {
+        match self.cfg.isolation {
+            Isolation::None => host_dir.join("action"),
+            Isolation::Sandbox { .. } => PathBuf::from(SANDBOX_ACTION_DIR),
+        }
+    }
+
+    /// The launcher sources are passed on the command line (`node -e`, `python -c`, `sh -c`):
+    /// nothing of the runtime's own files needs to be visible inside the sandbox.
+    fn launch_spec(&self, spec: &ContainerSpec, kind: &KindSpec, dir: &Path) -> LaunchSpec {
+        let interp = kind.interpreter.to_string_lossy().into_owned();
+        let guest = self.guest_action_dir(dir);
+        let argv = match kind.launcher {
+            LauncherKind::Nodejs => vec![interp, "-e".into(), LAUNCHER_JS.into()],
+            LauncherKind::Python => vec![interp, "-s".into(), "-c".into(), LAUNCHER_PY.into()],
+            LauncherKind::Native => vec![
+                interp,
+                "-c".into(),
+                LAUNCHER_SH.into(),
+                "native-launcher".into(),
+                guest.to_string_lossy().into_owned(),
+            ],
+        };
+        let mut env = vec![
+            (
+                "PATH".to_string(),
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            ),
+            ("HOME".to_string(), "/tmp".to_string()),
+            ("LANG".to_string(), "C.UTF-8".to_string()),
+            ("__OW_API_HOST".to_string(), spec.api_host.clone()),
+        ];
+        if kind.launcher == LauncherKind::Python {
+            env.push(("PYTHONIOENCODING".into(), "utf-8".into()));
+            env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+        }
+        let mut ro_paths = self.cfg.manifest.system_ro_paths.clone();
+        for p in kind
+            .ro_paths
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(kind.interpreter.parent())
+        {
+            if !ro_paths.iter().any(|r| p.starts_with(r)) {
+                ro_paths.push(p.to_path_buf());
+            }
+        }
+        LaunchSpec {
+            id: spec.id.clone(),
+            argv,
+            env,
+            cwd: guest.clone(),
+            memory_bytes: u64::from(spec.memory_mb.max(16)) * 1024 * 1024,
+            ro_paths,
+            rw_paths: vec![(dir.join("action"), guest)],
+            network: self.cfg.network,
+        }
+    }
+}
+
+fn io_err(e: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Io(std::io::Error::other(e.to_string()))
+}
+
+#[async_trait]
+impl ContainerFactory for ProcessFactory {
+    async fn create(&self, spec: ContainerSpec) -> Result<Box<dyn Container>> {
+        let kind = self
+            .cfg
+            .manifest
+            .resolve(&spec.kind)
+            .ok_or_else(|| RuntimeError::UnknownKind(spec.kind.clone()))?
+            .clone();
+        if spec.id.is_empty()
+            || spec.id.len() > 64
+            || !spec
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(RuntimeError::Spawn(format!(
+                "invalid container id '{}': 1-64 characters of [A-Za-z0-9_-]",
+                spec.id
+            )));
+        }
+        let dir = self.containers_dir.join(&spec.id);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        fs::create_dir_all(dir.join("action"))?;
+        let launch = self.launch_spec(&spec, &kind, &dir);
+
+        let (stdin_r, stdin_w) = cloexec_pipe()?;
+        let (out_r, out_w) = cloexec_pipe()?;
+        let (err_r, err_w) = cloexec_pipe()?;
+        let (res_r, res_w) = cloexec_pipe()?;
+        let stdio = ChildStdio {
+            stdin: stdin_r,
+            stdout: out_w,
+            stderr: err_w,
+            fd3: res_w,
+        };
+        let proc = match self.spawner.spawn(&launch, stdio).await {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        let (tx, rx) = mpsc::channel(1024);
+        let readers = vec![
+            spawn_log_reader(
+                pipe::Receiver::from_owned_fd(out_r)?,
+                Stream::Stdout,
+                tx.clone(),
+            ),
+            spawn_log_reader(pipe::Receiver::from_owned_fd(err_r)?, Stream::Stderr, tx),
+        ];
+        let mut c = ProcessContainer {
+            id: spec.id.clone(),
+            kind,
+            guest_dir: self.guest_action_dir(&dir),
+            dir,
+            proc: Some(proc),
+            stdin: pipe::Sender::from_owned_fd(stdin_w)?,
+            results: BufReader::with_capacity(64 * 1024, pipe::Receiver::from_owned_fd(res_r)?),
+            logs: rx,
+            logs_open: true,
+            eof: [false; 2],
+            readers,
+            state: State::Started,
+            paused: false,
+            zip_limits: self.cfg.zip_limits,
+        };
+        // Wait for the launcher's ready line ({"ok":true}) on fd 3.
+        let deadline = tokio::time::Instant::now() + self.cfg.start_timeout;
+        let ready = timeout_at(deadline, read_capped_line(&mut c.results, 4096, false)).await;
+        match ready {
+            Ok(Ok(Some(line))) if line.bytes.starts_with(b"{\"ok\"") => Ok(Box::new(c)),
+            Ok(_) => {
+                let _ = Box::new(c).destroy().await;
+                Err(RuntimeError::StartExited)
+            }
+            Err(_) => {
+                let _ = Box::new(c).destroy().await;
+                Err(RuntimeError::StartTimeout(self.cfg.start_timeout))
+            }
+        }
+    }
+
+    fn cleanup_leftovers(&self) -> Result<usize> {
+        let mut n = self.spawner.cleanup_leftovers()?;
+        for entry in fs::read_dir(&self.containers_dir)? {
+            let entry = entry?;
+            fs::remove_dir_all(entry.path())?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Started,
+    Initialized,
+    Failed,
+}
+
+#[derive(Debug)]
+struct ProcessContainer {
+    id: String,
+    kind: KindSpec,
+    /// Host dir of the container (`action/` holds the code).
+    dir: PathBuf,
+    /// The action dir as seen by the launcher.
+    guest_dir: PathBuf,
+    proc: Option<Box<dyn Proc>>,
+    stdin: pipe::Sender,
+    results: BufReader<pipe::Receiver>,
+    logs: mpsc::Receiver<LogEvent>,
+    logs_open: bool,
+    eof: [bool; 2],
+    readers: Vec<JoinHandle<()>>,
+    state: State,
+    paused: bool,
+    zip_limits: ZipLimits,
+}
+
+/// How an interaction with the launcher ended.
+enum Reply {
+    Line(CappedLine),
+    Exited,
+    TimedOut,
+}
+
+fn failure(status: ActivationStatus, msg: impl Into<String>, started: Instant) -> Outcome {
+    Outcome {
+        status,
+        result: json!({ "error": msg.into() }),
+        logs: Vec::new(),
+        duration: started.elapsed(),
+        timed_out: false,
+        container_healthy: false,
+    }
+}
+
+/// One-line-safe env value (the native launcher reads KEY=VALUE lines).
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}
+
+impl ProcessContainer {
+    /// Sends one request and waits for the reply line while draining logs, bounded by `deadline`.
+    async fn interact(
+        &mut self,
+        msg: &[u8],
+        deadline: tokio::time::Instant,
+        col: &mut LogCollector,
+    ) -> Reply {
+        let ProcessContainer {
+            stdin,
+            results,
+            logs,
+            logs_open,
+            ..
+        } = self;
+        let read = async {
+            stdin.write_all(msg).await?;
+            read_capped_line(results, MAX_RESULT_BYTES, false).await
+        };
+        tokio::pin!(read);
+        let sleep = sleep_until(deadline);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                r = &mut read => {
+                    return match r {
+                        Ok(Some(line)) => Reply::Line(line),
+                        Ok(None) | Err(_) => Reply::Exited,
+                    };
+                }
+                ev = logs.recv(), if *logs_open => match ev {
+                    Some(ev) => col.push(ev),
+                    None => *logs_open = false,
+                },
+                _ = &mut sleep => return Reply::TimedOut,
+            }
+        }
+    }
+
+    /// Drains logs until `done` holds, the streams end, or `grace` passes.
+    async fn drain(
+        &mut self,
+        col: &mut LogCollector,
+        grace: Duration,
+        done: fn(&LogCollector) -> bool,
+    ) {
+        let until = tokio::time::Instant::now() + grace;
+        while self.logs_open && !done(col) {
+            match timeout_at(until, self.logs.recv()).await {
+                Ok(Some(ev)) => col.push(ev),
+                Ok(None) => self.logs_open = false,
+                Err(_) => break,
+            }
+        }
+        self.eof = col.eof;
+    }
+
+    fn oom_killed(&self) -> bool {
+        self.proc.as_ref().is_some_and(|p| p.oom_killed())
+    }
+
+    fn kill(&self) {
+        if let Some(p) = &self.proc {
+            p.kill();
+        }
+    }
+
+    /// Finishes an interaction: classifies exits/timeouts, collects the remaining logs.
+    async fn finish_failure(
+        &mut self,
+        reply: &Reply,
+        init: bool,
+        timeout: Duration,
+        mut col: LogCollector,
+        started: Instant,
+    ) -> Outcome {
+        self.state = State::Failed;
+        let (msg, timed_out) = match reply {
+            Reply::TimedOut => {
+                self.kill();
+                (messages::timed_out(timeout, init), true)
+            }
+            _ => {
+                // Give the kernel a moment to report an OOM kill before classifying.
+                self.drain(&mut col, FAILURE_GRACE, LogCollector::both_eof)
+                    .await;
+                if self.oom_killed() {
+                    (messages::MEMORY_EXHAUSTED.to_string(), false)
+                } else if init {
+                    (messages::ABNORMAL_INIT.to_string(), false)
+                } else {
+                    (messages::ABNORMAL_RUN.to_string(), false)
+                }
+            }
+        };
+        self.kill();
+        self.drain(&mut col, FAILURE_GRACE, LogCollector::both_eof)
+            .await;
+        col.append_system(messages::LOGS_MAY_BE_MISSING);
+        let mut out = failure(ActivationStatus::DeveloperError, msg, started);
+        out.timed_out = timed_out;
+        out.logs = col.lines;
+        out
+    }
+
+    /// Writes the code into `<dir>/action`; returns the single source file name, if any.
+    fn prepare_code(
+        dir: &Path,
+        launcher: LauncherKind,
+        req: &InitRequest,
+        limits: ZipLimits,
+    ) -> std::result::Result<Option<String>, String> {
+        let action = dir.join("action");
+        let write_exec = |bytes: &[u8]| -> std::result::Result<Option<String>, String> {
+            use std::os::unix::fs::PermissionsExt;
+            let p = action.join("exec");
+            fs::write(&p, bytes).map_err(|e| e.to_string())?;
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
+                .map_err(|e| e.to_string())?;
+            Ok(None)
+        };
+        if req.binary {
+            let cleaned: String = req
+                .code
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(cleaned.as_bytes())
+                .map_err(|_| messages::BAD_ARCHIVE.to_string())?;
+            if bytes.starts_with(b"PK\x03\x04") {
+                extract_zip(Cursor::new(bytes), &action, limits).map_err(|e| {
+                    tracing::debug!(error = %e, "zip extraction failed");
+                    format!("{} {e}", messages::BAD_ARCHIVE)
+                })?;
+                if launcher == LauncherKind::Native {
+                    let exec = action.join("exec");
+                    if !exec.is_file() {
+                        return Err(messages::NO_BINARY.to_string());
+                    }
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::set_permissions(&exec, fs::Permissions::from_mode(0o755))
+                        .map_err(|e| e.to_string())?;
+                }
+                return Ok(None);
+            }
+            return match launcher {
+                LauncherKind::Native => write_exec(&bytes),
+                _ => Err(messages::BAD_ARCHIVE.to_string()),
+            };
+        }
+        match launcher {
+            LauncherKind::Native => {
+                if req.code.trim().is_empty() {
+                    return Err(messages::NO_CODE.to_string());
+                }
+                write_exec(req.code.as_bytes())
+            }
+            LauncherKind::Nodejs | LauncherKind::Python => {
+                let name = if launcher == LauncherKind::Nodejs {
+                    "index.js"
+                } else {
+                    "main__.py"
+                };
+                fs::write(action.join(name), &req.code).map_err(|e| e.to_string())?;
+                Ok(Some(name.to_string()))
+            }
+        }
+    }
+
+    fn init_message(&self, req: &InitRequest, file: Option<String>) -> Vec<u8> {
+        let main = if req.main.is_empty() {
+            "main"
+        } else {
+            &req.main
+        };
+        match self.kind.launcher {
+            LauncherKind::Native => {
+                let mut s = format!("init {}\n", req.env.len());
+                for (k, v) in &req.env {
+                    s.push_str(&format!("{}={}\n", one_line(k), one_line(v)));
+                }
+                s.into_bytes()
+            }
+            _ => {
+                let msg = json!({"init": {
+                    "name": req.name,
+                    "main": main,
+                    "dir": self.guest_dir,
+                    "file": file,
+                    "env": req.env,
+                }});
+                let mut v = msg.to_string().into_bytes();
+                v.push(b'\n');
+                v
+            }
+        }
+    }
+
+    fn run_message(&self, req: &RunRequest) -> Vec<u8> {
+        // A raw JSON value has newlines only as whitespace: they can become spaces.
+        let raw = req.value.get();
+        let mut out = Vec::with_capacity(raw.len() + 512);
+        match self.kind.launcher {
+            LauncherKind::Native => {
+                let e = &req.env;
+                let mut vars = vec![
+                    ("NAMESPACE", e.namespace.as_str()),
+                    ("ACTION_NAME", &e.action_name),
+                    ("ACTION_VERSION", &e.action_version),
+                    ("ACTIVATION_ID", &e.activation_id),
+                    ("TRANSACTION_ID", &e.transaction_id),
+                    ("DEADLINE", &e.deadline),
+                ];
+                if let Some(k) = &e.api_key {
+                    vars.push(("API_KEY", k));
+                }
+                out.extend_from_slice(format!("run {}\n", vars.len()).as_bytes());
+                for (k, v) in vars {
+                    out.extend_from_slice(format!("__OW_{k}={}\n", one_line(v)).as_bytes());
+                }
+                out.extend(
+                    raw.bytes()
+                        .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
+                );
+            }
+            _ => {
+                let env = serde_json::to_string(&req.env).unwrap_or_else(|_| "{}".into());
+                out.extend_from_slice(b"{\"value\":");
+                out.extend(
+                    raw.bytes()
+                        .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
+                );
+                if env.len() > 2 {
+                    out.push(b',');
+                    out.extend_from_slice(&env.as_bytes()[1..]);
+                } else {
+                    out.push(b'}');
+                }
+            }
+        }
+        out.push(b'\n');
+        out
+    }
+
+    fn classify_result(&self, line: CappedLine) -> (ActivationStatus, Value) {
+        let native = self.kind.launcher == LauncherKind::Native;
+        if !native && line.bytes.first() == Some(&b'!') {
+            let body = &line.bytes[1..];
+            let v = match serde_json::from_slice::<Value>(body) {
+                Ok(v) if v.get("error").is_some() => v,
+                _ => json!({ "error": String::from_utf8_lossy(body) }),
+            };
+            return (ActivationStatus::DeveloperError, v);
+        }
+        if line.total > MAX_RESULT_BYTES {
+            let trunk = String::from_utf8_lossy(&line.bytes);
+            let msg = messages::truncated_response(&trunk, line.total, MAX_RESULT_BYTES);
+            return (ActivationStatus::ApplicationError, json!({ "error": msg }));
+        }
+        match serde_json::from_slice::<Value>(&line.bytes) {
+            Ok(v @ Value::Object(_)) => {
+                if v.get("error").is_some() {
+                    (ActivationStatus::ApplicationError, v)
+                } else {
+                    (ActivationStatus::Success, v)
+                }
+            }
+            Ok(v @ Value::Array(_)) => (ActivationStatus::Success, v),
+            _ if native => (
+                ActivationStatus::DeveloperError,
+                json!({ "error": messages::NOT_A_DICTIONARY }),
+            ),
+            _ => (
+                ActivationStatus::DeveloperError,
+                json!({ "error": messages::invalid_run_response(&String::from_utf8_lossy(&line.bytes)) }),
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl Container for ProcessContainer {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn kind(&self) -> &str {
+        &self.kind.kind
+    }
+
+    async fn init(&mut self, req: InitRequest, timeout: Duration) -> InitOutcome {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        match self.state {
+            State::Started => {}
+            State::Initialized => {
+                return failure(
+                    ActivationStatus::DeveloperError,
+                    messages::DOUBLE_INIT,
+                    started,
+                )
+            }
+            State::Failed => {
+                return failure(
+                    ActivationStatus::DeveloperError,
+                    messages::ABNORMAL_INIT,
+                    started,
+                )
+            }
+        }
+        if self.paused {
+            if let Err(e) = self.resume().await {
+                return failure(ActivationStatus::WhiskError, e.to_string(), started);
+            }
+        }
+        // Prepare the code outside the async threads (zip extraction can take a while).
+        let dir = self.dir.clone();
+        let launcher = self.kind.launcher;
+        let limits = self.zip_limits;
+        let req = Arc::new(req);
+        let req2 = Arc::clone(&req);
+        let prepared =
+            tokio::task::spawn_blocking(move || Self::prepare_code(&dir, launcher, &req2, limits));
+        let file = match timeout_at(deadline, prepared).await {
+            Ok(Ok(Ok(file))) => file,
+            Ok(Ok(Err(msg))) => {
+                self.state = State::Failed;
+                return failure(ActivationStatus::DeveloperError, msg, started);
+            }
+            Ok(Err(e)) => {
+                self.state = State::Failed;
+                return failure(ActivationStatus::WhiskError, e.to_string(), started);
+            }
+            Err(_) => {
+                self.state = State::Failed;
+                let mut out = failure(
+                    ActivationStatus::DeveloperError,
+                    messages::timed_out(timeout, true),
+                    started,
+                );
+                out.timed_out = true;
+                return out;
+            }
+        };
+        let msg = self.init_message(&req, file);
+        let mut col = LogCollector::new(INIT_LOG_LIMIT, self.eof);
+        let reply = self.interact(&msg, deadline, &mut col).await;
+        match reply {
+            Reply::Line(line) => {
+                if line.bytes.starts_with(b"{\"ok\":true}") {
+                    self.drain(&mut col, SENTINEL_GRACE, LogCollector::complete)
+                        .await;
+                    self.state = State::Initialized;
+                    Outcome {
+                        status: ActivationStatus::Success,
+                        result: json!({}),
+                        logs: col.lines,
+                        duration: started.elapsed(),
+                        timed_out: false,
+                        container_healthy: true,
+                    }
+                } else {
+                    self.state = State::Failed;
+                    let body = line.bytes.strip_prefix(b"!").unwrap_or(&line.bytes);
+                    let result = match serde_json::from_slice::<Value>(body) {
+                        Ok(v) if v.get("error").is_some() => v,
+                        _ => json!({ "error": format!(
+                            "The action failed during initialization: {}",
+                            String::from_utf8_lossy(body)
+                        ) }),
+                    };
+                    self.drain(&mut col, FAILURE_GRACE, LogCollector::complete)
+                        .await;
+                    col.append_system(messages::LOGS_MAY_BE_MISSING);
+                    Outcome {
+                        status: ActivationStatus::DeveloperError,
+                        result,
+                        logs: col.lines,
+                        duration: started.elapsed(),
+                        timed_out: false,
+                        container_healthy: false,
+                    }
+                }
+            }
+            other => {
+                self.finish_failure(&other, true, timeout, col, started)
+                    .await
+            }
+        }
+    }
+
+    async fn run(
+        &mut self,
+        req: RunRequest,
+        timeout: Duration,
+        log_limit_bytes: u64,
+    ) -> RunOutcome {
+        let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + timeout;
+        match self.state {
+            State::Initialized => {}
+            State::Started => {
+                return failure(
+                    ActivationStatus::DeveloperError,
+                    messages::NOT_INITIALIZED,
+                    started,
+                )
+            }
+            State::Failed => {
+                return failure(
+                    ActivationStatus::DeveloperError,
+                    messages::ABNORMAL_RUN,
+                    started,
+                )
+            }
+        }
+        if self.paused {
+            if let Err(e) = self.resume().await {
+                return failure(ActivationStatus::WhiskError, e.to_string(), started);
+            }
+        }
+        let msg = self.run_message(&req);
+        let mut col = LogCollector::new(log_limit_bytes, self.eof);
+        let reply = self.interact(&msg, deadline, &mut col).await;
+        match reply {
+            Reply::Line(line) => {
+                let (status, result) = self.classify_result(line);
+                let healthy = status != ActivationStatus::DeveloperError;
+                if healthy {
+                    self.drain(&mut col, SENTINEL_GRACE, LogCollector::complete)
+                        .await;
+                } else {
+                    self.state = State::Failed;
+                    self.drain(&mut col, FAILURE_GRACE, LogCollector::complete)
+                        .await;
+                    col.append_system(messages::LOGS_MAY_BE_MISSING);
+                }
+                Outcome {
+                    status,
+                    result,
+                    logs: col.lines,
+                    duration: started.elapsed(),
+                    timed_out: false,
+                    container_healthy: healthy,
+                }
+            }
+            other => {
+                self.finish_failure(&other, false, timeout, col, started)
+                    .await
+            }
+        }
+    }
+
+    async fn pause(&mut self) -> Result<()> {
+        if !self.paused {
+            if let Some(p) = &self.proc {
+                p.freeze()?;
+            }
+            self.paused = true;
+        }
+        Ok(())
+    }
+
+    async fn resume(&mut self) -> Result<()> {
+        if self.paused {
+            if let Some(p) = &self.proc {
+                p.thaw()?;
+            }
+            self.paused = false;
+        }
+        Ok(())
+    }
+
+    async fn destroy(mut self: Box<Self>) -> Result<()> {
+        let result = match self.proc.take() {
+            Some(p) => p.destroy().await,
+            None => Ok(()),
+        };
+        for r in &self.readers {
+            r.abort();
+        }
+        let dir = self.dir.clone();
+        let removed = tokio::task::spawn_blocking(move || match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        })
+        .await
+        .map_err(io_err)?;
+        result?;
+        removed?;
+        Ok(())
+    }
+}
+
+impl Drop for ProcessContainer {
+    fn drop(&mut self) {
+        if let Some(p) = self.proc.take() {
+            p.kill();
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+        for r in &self.readers {
+            r.abort();
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! Behaviour suite run against every isolation of the process backend.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use whirl_runtime::*;
+
+use super::*;
+
+pub async fn node_sync_and_env(f: &ProcessFactory) {
+    let code = r#"
+        function main(params) {
+            console.log('hello stdout');
+            console.error('hello stderr');
+            return { greeting: 'Hello ' + (params.name || 'World'),
+                     ns: process.env.__OW_NAMESPACE, action: process.env.__OW_ACTION_NAME,
+                     id: process.env.__OW_ACTIVATION_ID, key: process.env.__OW_API_KEY,
+                     deadline: process.env.__OW_DEADLINE, host: process.env.__OW_API_HOST,
+                     home: process.env.HOME };
+        }"#;
+    let mut c = ready(f, "node-sync", "nodejs:default", init_req(code, "")).await;
+    let out = run(&mut c, json!({"name": "Whirl"})).await;
+    assert_eq!(out.status, ActivationStatus::Success, "{out:?}");
+    assert_eq!(out.result["greeting"], "Hello Whirl");
+    assert_eq!(out.result["ns"], "guest");
+    assert_eq!(out.result["action"], "/guest/hello");
+    assert_eq!(out.result["id"], "a1b2c3");
+    assert_eq!(out.result["key"], "uuid:key");
+    assert_eq!(out.result["deadline"], "1700000060000");
+    assert_eq!(out.result["host"], "http://127.0.0.1:3233");
+    assert_eq!(out.result["home"], "/tmp");
+    let mut t = texts(&out.logs);
+    t.sort();
+    assert_eq!(t, vec!["stderr: hello stderr", "stdout: hello stdout"]);
+    assert_eq!(&out.logs[0][29..31], "Z ");
+    assert!(out.container_healthy);
+    c.destroy().await.unwrap();
+}
+
+pub async fn node_async_named_and_warm(f: &ProcessFactory) {
+    let code = r#"
+        let counter = 0;
+        exports.niam = async function (p) {
+            counter++;
+            await new Promise(r => setTimeout(r, 10));
+            return { counter, echo: p };
+        };"#;
+    let mut c = ready(f, "node-async", "nodejs:20", init_req(code, "niam")).await;
+    let first = run(&mut c, json!({"a": 1})).await;
+    assert_eq!(first.result, json!({"counter": 1, "echo": {"a": 1}}));
+    let second = run(&mut c, json!([1, 2])).await;
+    assert_eq!(second.status, ActivationStatus::Success);
+    assert_eq!(second.result, json!({"counter": 2, "echo": [1, 2]}));
+    c.pause().await.unwrap();
+    c.resume().await.unwrap();
+    let third = run(&mut c, json!({})).await;
+    assert_eq!(third.result["counter"], 3);
+    c.destroy().await.unwrap();
+}
+
+pub async fn node_module_exports_and_undefined(f: &ProcessFactory) {
+    let mut c = ready(
+        f,
+        "node-modexp",
+        "nodejs:default",
+        init_req("module.exports.main = () => undefined;", ""),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(
+        (out.status, out.result.clone()),
+        (ActivationStatus::Success, json!({}))
+    );
+    c.destroy().await.unwrap();
+}
+
+pub async fn node_errors(f: &ProcessFactory) {
+    // Rejected promise: application error, container stays healthy.
+    let mut c = ready(
+        f,
+        "node-reject",
+        "nodejs:default",
+        init_req(
+            "function main() { return Promise.reject(new Error('nope')); }",
+            "",
+        ),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::ApplicationError);
+    assert_eq!(out.result["error"]["message"], "nope");
+    assert!(out.container_healthy);
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::ApplicationError);
+    c.destroy().await.unwrap();
+
+    // Returning {error}: application error.
+    let mut c = ready(
+        f,
+        "node-errobj",
+        "nodejs:default",
+        init_req("function main() { return {error: 'bad'}; }", ""),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(
+        (out.status, out.result.clone()),
+        (ActivationStatus::ApplicationError, json!({"error": "bad"}))
+    );
+    c.destroy().await.unwrap();
+
+    // Synchronous throw: developer error.
+    let mut c = ready(
+        f,
+        "node-throw",
+        "nodejs:default",
+        init_req("function main() { throw new Error('boom'); }", ""),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::DeveloperError);
+    assert_eq!(err_msg(&out), "An error has occurred: Error: boom");
+    assert!(!out.container_healthy);
+    assert!(out.logs.last().unwrap().ends_with(
+        "stderr: The action did not initialize or run as expected. Log data might be missing."
+    ));
+    c.destroy().await.unwrap();
+
+    // Non-object result.
+    let mut c = ready(
+        f,
+        "node-scalar",
+        "nodejs:default",
+        init_req("function main() { return 42; }", ""),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::DeveloperError);
+    assert_eq!(err_msg(&out), "The action did not return a dictionary.");
+    c.destroy().await.unwrap();
+
+    // Process exits during the run.
+    let mut c = ready(
+        f,
+        "node-exit",
+        "nodejs:default",
+        init_req(
+            "function main() { console.log('bye'); process.exit(3); }",
+            "",
+        ),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::DeveloperError);
+    assert_eq!(
+        err_msg(&out),
+        "The action did not produce a valid response and exited unexpectedly."
+    );
+    assert!(
+        texts(&out.logs).contains(&"stdout: bye".to_string()),
+        "{:?}",
+        out.logs
+    );
+    assert!(!out.container_healthy);
+    c.destroy().await.unwrap();
+}
+
+pub async fn node_init_errors(f: &ProcessFactory) {
+    for (id, code, main, expect) in [
+        (
+            "node-syntax",
+            "function main( {",
+            "",
+            "Initialization has failed due to: ",
+        ),
+        ("node-empty", "", "", "Initialization has failed due to: "),
+        (
+            "node-nomain",
+            "function other() {}",
+            "",
+            "Initialization has failed due to: Action entrypoint 'main' is not a function.",
+        ),
+    ] {
+        let mut c = f.create(spec(id, "nodejs:default")).await.unwrap();
+        let out = c.init(init_req(code, main), T).await;
+        assert_eq!(
+            out.status,
+            ActivationStatus::DeveloperError,
+            "{id}: {out:?}"
+        );
+        assert!(err_msg(&out).starts_with(expect), "{id}: {}", err_msg(&out));
+        assert!(!out.container_healthy);
+        c.destroy().await.unwrap();
+    }
+    // Exit during init.
+    let mut c = f
+        .create(spec("node-initexit", "nodejs:default"))
+        .await
+        .unwrap();
+    let out = c
+        .init(init_req("process.exit(1); function main() {}", ""), T)
+        .await;
+    assert_eq!(
+        err_msg(&out),
+        "The action did not initialize and exited unexpectedly."
+    );
+    c.destroy().await.unwrap();
+    // Init timeout.
+    let mut c = f
+        .create(spec("node-inittimeout", "nodejs:default"))
+        .await
+        .unwrap();
+    let out = c
+        .init(
+            init_req("while (true) {} function main() {}", ""),
+            Duration::from_millis(500),
+        )
+        .await;
+    assert_eq!(
+        err_msg(&out),
+        "The action exceeded its time limits of 500 milliseconds during initialization."
+    );
+    assert!(out.timed_out);
+    c.destroy().await.unwrap();
+}
+
+pub async fn node_zip(f: &ProcessFactory) {
+    let req = zip_req(
+        &[
+            (
+                "package.json",
+                r#"{"name":"z","main":"lib/entry.js"}"#,
+                0o644,
+            ),
+            (
+                "lib/entry.js",
+                "const dep = require('dep'); exports.run = p => ({ v: dep.twice(p.n) });",
+                0o644,
+            ),
+            (
+                "node_modules/dep/index.js",
+                "exports.twice = n => n * 2;",
+                0o644,
+            ),
+        ],
+        "run",
+    );
+    let mut c = ready(f, "node-zip", "nodejs:default", req).await;
+    let out = run(&mut c, json!({"n": 21})).await;
+    assert_eq!(out.result, json!({"v": 42}));
+    c.destroy().await.unwrap();
+
+    let req = zip_req(&[("other.js", "", 0o644)], "main");
+    let mut c = f
+        .create(spec("node-badzip", "nodejs:default"))
+        .await
+        .unwrap();
+    let out = c.init(req, T).await;
+    assert_eq!(
+        err_msg(&out),
+        "Initialization has failed due to: Zipped actions must contain either package.json or index.js at the root."
+    );
+    c.destroy().await.unwrap();
+}
+
+pub async fn python_actions(f: &ProcessFactory) {
+    let code = r#"
+import os
+count = 0
+def main(args):
+    global count
+    count += 1
+    print("hello from python")
+    return {"greeting": "Hello " + args.get("name", "stranger"), "count": count,
+            "ns": os.environ["__OW_NAMESPACE"], "deadline": os.environ["__OW_DEADLINE"]}
+"#;
+    let mut c = ready(f, "py", "python:default", init_req(code, "")).await;
+    let out = run(&mut c, json!({"name": "Py"})).await;
+    assert_eq!(out.status, ActivationStatus::Success, "{out:?}");
+    assert_eq!(out.result["greeting"], "Hello Py");
+    assert_eq!(out.result["ns"], "guest");
+    assert_eq!(out.result["deadline"], "1700000060000");
+    assert_eq!(texts(&out.logs), vec!["stdout: hello from python"]);
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.result["count"], 2);
+    c.destroy().await.unwrap();
+
+    // Named main returning an array.
+    let mut c = ready(
+        f,
+        "py-named",
+        "python:3",
+        init_req("def other(a):\n    return [a, 1]\n", "other"),
+    )
+    .await;
+    let out = run(&mut c, json!({"x": 1})).await;
+    assert_eq!(out.result, json!([{"x": 1}, 1]));
+    c.destroy().await.unwrap();
+
+    // Exception: application error with str(ex).
+    let mut c = ready(
+        f,
+        "py-raise",
+        "python:default",
+        init_req("def main(a):\n    raise ValueError('bad value')\n", ""),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::ApplicationError);
+    assert_eq!(out.result, json!({"error": "bad value"}));
+    assert!(out.container_healthy);
+    assert!(
+        out.logs
+            .iter()
+            .any(|l| l.contains("stderr: ValueError: bad value")),
+        "{:?}",
+        out.logs
+    );
+    c.destroy().await.unwrap();
+
+    // Non-dict result.
+    let mut c = ready(
+        f,
+        "py-scalar",
+        "python:default",
+        init_req("def main(a):\n    return 'x'\n", ""),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::DeveloperError);
+    assert_eq!(
+        err_msg(&out),
+        "The action did not return a dictionary or array."
+    );
+    c.destroy().await.unwrap();
+
+    // Syntax error and empty file: init failures.
+    for (id, code) in [("py-syntax", "def main(a:\n"), ("py-empty", "")] {
+        let mut c = f.create(spec(id, "python:default")).await.unwrap();
+        let out = c.init(init_req(code, ""), T).await;
+        assert_eq!(out.status, ActivationStatus::DeveloperError, "{id}");
+        assert!(
+            err_msg(&out).starts_with("Initialization has failed due to: "),
+            "{}",
+            err_msg(&out)
+        );
+        c.destroy().await.unwrap();
+    }
+}
+
+pub async fn python_zip_virtualenv(f: &ProcessFactory) {
+    let req = zip_req(
+        &[
+            ("__main__.py", "import helper\nimport vdep\ndef main(a):\n    return {'v': helper.f() + vdep.g()}\n", 0o644),
+            ("helper.py", "def f():\n    return 'h'\n", 0o644),
+            ("virtualenv/lib/python3.11/site-packages/vdep/__init__.py", "def g():\n    return 'v'\n", 0o644),
+            ("virtualenv/lib/python3.12/site-packages/vdep/__init__.py", "def g():\n    return 'v'\n", 0o644),
+        ],
+        "main",
+    );
+    let mut c = ready(f, "py-zip", "python:default", req).await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.result, json!({"v": "hv"}), "{out:?}");
+    c.destroy().await.unwrap();
+}
+
+pub async fn timeout_kills(f: &ProcessFactory) {
+    let mut c = ready(
+        f,
+        "node-loop",
+        "nodejs:default",
+        init_req(
+            "function main() { console.log('spinning'); while (true) {} }",
+            "",
+        ),
+    )
+    .await;
+    let t0 = Instant::now();
+    let out = c
+        .run(run_req(json!({})), Duration::from_millis(300), LOG_LIMIT)
+        .await;
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert!(out.timed_out);
+    assert_eq!(out.status, ActivationStatus::DeveloperError);
+    assert_eq!(
+        err_msg(&out),
+        "The action exceeded its time limits of 300 milliseconds."
+    );
+    assert!(!out.container_healthy);
+    assert!(
+        texts(&out.logs).contains(&"stdout: spinning".to_string()),
+        "{:?}",
+        out.logs
+    );
+    c.destroy().await.unwrap();
+}
+
+pub async fn log_limits(f: &ProcessFactory) {
+    let code = r#"
+        function main(p) {
+            for (let i = 0; i < 100; i++) console.log('line ' + i);
+            return {};
+        }"#;
+    let mut c = ready(f, "node-logs", "nodejs:default", init_req(code, "")).await;
+    let out = c.run(run_req(json!({})), T, 50).await;
+    assert_eq!(out.status, ActivationStatus::Success);
+    assert_eq!(out.logs.len(), 9, "{:?}", out.logs);
+    assert!(out.logs[8].ends_with(
+        "stderr: Logs were truncated because the total bytes size exceeds the limit of 50 bytes."
+    ));
+    // Sentinels were consumed: the next activation starts clean.
+    let out = c.run(run_req(json!({})), T, 1_000_000).await;
+    assert_eq!(out.logs.len(), 100);
+    c.destroy().await.unwrap();
+    // Infinite output stays bounded and the timeout still fires.
+    let code = "import sys\ndef main(a):\n    while True:\n        print('x' * 1000)\n        print('y' * 1000, file=sys.stderr)\n";
+    let mut c = ready(f, "py-logs", "python:default", init_req(code, "")).await;
+    let out = c
+        .run(run_req(json!({})), Duration::from_secs(2), 10_000)
+        .await;
+    assert!(out.timed_out, "{:?} {:?}", out.result, out.logs);
+    assert!(out.logs.len() < 20, "{}", out.logs.len());
+    c.destroy().await.unwrap();
+}
+
+pub async fn big_result(f: &ProcessFactory) {
+    let mut c = ready(
+        f,
+        "node-big",
+        "nodejs:default",
+        init_req(
+            "function main() { return { big: 'x'.repeat(2 * 1024 * 1024) }; }",
+            "",
+        ),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::ApplicationError);
+    let msg = err_msg(&out);
+    assert!(
+        msg.starts_with(
+            "The action produced a response that exceeded the allowed length: 2097162 > 1048576 bytes. The truncated response was: {\"big\":\"xxx"
+        ),
+        "{}",
+        &msg[..200]
+    );
+    c.destroy().await.unwrap();
+}
+
+pub async fn native_exec(f: &ProcessFactory) {
+    let script = "#!/bin/sh\necho \"log line 1\"\necho \"args: $1\" >&2\necho \"{\\\"ns\\\": \\\"$__OW_NAMESPACE\\\", \\\"input\\\": $1}\"\n";
+    let mut c = ready(f, "native-script", "blackbox", init_req(script, "")).await;
+    let out = run(&mut c, json!({"a": [1, 2]})).await;
+    assert_eq!(out.status, ActivationStatus::Success, "{out:?}");
+    assert_eq!(out.result, json!({"ns": "guest", "input": {"a": [1, 2]}}));
+    let mut t = texts(&out.logs);
+    t.sort();
+    assert_eq!(t, vec!["stderr: args: {\"a\":[1,2]}", "stdout: log line 1"]);
+    let out = run(&mut c, json!({"b": 1})).await;
+    assert_eq!(out.result["input"], json!({"b": 1}));
+    c.destroy().await.unwrap();
+
+    // Zip with an exec file.
+    let req = zip_req(&[("exec", "#!/bin/sh\necho '[1,2,3]'\n", 0o755)], "");
+    let mut c = ready(f, "native-zip", "blackbox", req).await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.result, json!([1, 2, 3]));
+    c.destroy().await.unwrap();
+
+    // No JSON on the last line.
+    let mut c = ready(
+        f,
+        "native-nojson",
+        "blackbox",
+        init_req("#!/bin/sh\necho hello\n", ""),
+    )
+    .await;
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(out.status, ActivationStatus::DeveloperError);
+    assert_eq!(err_msg(&out), "The action did not return a dictionary.");
+    c.destroy().await.unwrap();
+
+    // Zip without exec.
+    let req = zip_req(&[("other", "x", 0o644)], "");
+    let mut c = f.create(spec("native-noexec", "blackbox")).await.unwrap();
+    let out = c.init(req, T).await;
+    assert_eq!(
+        err_msg(&out),
+        "The action failed to generate or locate a binary. See logs for details."
+    );
+    c.destroy().await.unwrap();
+}
+
+pub async fn lifecycle_errors(f: &ProcessFactory) {
+    let mut c = f.create(spec("life", "nodejs:default")).await.unwrap();
+    let out = run(&mut c, json!({})).await;
+    assert_eq!(err_msg(&out), "no action defined yet");
+    let out = c
+        .init(init_req("function main() { return {}; }", ""), T)
+        .await;
+    assert!(out.is_success());
+    let out = c
+        .init(init_req("function main() { return {}; }", ""), T)
+        .await;
+    assert_eq!(
+        err_msg(&out),
+        "Cannot initialize the action more than once."
+    );
+    c.destroy().await.unwrap();
+    assert!(matches!(
+        f.create(spec("nokind", "cobol:1")).await.err(),
+        Some(RuntimeError::UnknownKind(_))
+    ));
+}
+
+pub async fn env_and_stdin_isolation(f: &ProcessFactory) {
+    let mut without_key = act_env();
+    without_key.api_key = None;
+    let code = "function main() { return { key: process.env.__OW_API_KEY || null }; }";
+    let mut c = ready(f, "node-key", "nodejs:default", init_req(code, "")).await;
+    assert_eq!(
+        run(&mut c, json!({})).await.result,
+        json!({"key": "uuid:key"})
+    );
+    let out = c
+        .run(
+            RunRequest::from_value(&json!({}), without_key.clone()),
+            T,
+            LOG_LIMIT,
+        )
+        .await;
+    assert_eq!(out.result, json!({"key": null}));
+    c.destroy().await.unwrap();
+
+    let code = "import os\ndef main(a):\n    try:\n        input()\n    except EOFError:\n        pass\n    return {'key': os.environ.get('__OW_API_KEY')}\n";
+    let mut c = ready(f, "py-key", "python:default", init_req(code, "")).await;
+    assert_eq!(
+        run(&mut c, json!({})).await.result,
+        json!({"key": "uuid:key"})
+    );
+    let out = c
+        .run(
+            RunRequest::from_value(&json!({}), without_key.clone()),
+            T,
+            LOG_LIMIT,
+        )
+        .await;
+    assert_eq!(out.result, json!({"key": null}));
+    c.destroy().await.unwrap();
+
+    let code = "#!/bin/sh\nread x\necho \"{\\\"key\\\": \\\"${__OW_API_KEY:-none}\\\"}\"\n";
+    let mut c = ready(f, "native-key", "blackbox", init_req(code, "")).await;
+    assert_eq!(
+        run(&mut c, json!({})).await.result,
+        json!({"key": "uuid:key"})
+    );
+    let out = c
+        .run(
+            RunRequest::from_value(&json!({}), without_key),
+            T,
+            LOG_LIMIT,
+        )
+        .await;
+    assert_eq!(out.result, json!({"key": "none"}));
+    c.destroy().await.unwrap();
+}
