@@ -125,7 +125,9 @@ enum LimitsCommand {
 }
 
 fn default_data_dir() -> PathBuf {
-    dirs::data_dir().unwrap_or_else(std::env::temp_dir).join("whirl")
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("whirl")
 }
 
 fn open_stores(data_dir: &Path) -> Result<Stores> {
@@ -136,7 +138,15 @@ fn open_stores(data_dir: &Path) -> Result<Stores> {
 }
 
 /// Verbs served by this file; every other invocation is the wsk-compatible client.
-const SERVER_VERBS: &[&str] = &["standalone", "admin", "help", "--help", "-h", "--version", "-V"];
+const SERVER_VERBS: &[&str] = &[
+    "standalone",
+    "admin",
+    "help",
+    "--help",
+    "-h",
+    "--version",
+    "-V",
+];
 
 fn main() -> std::process::ExitCode {
     // Must come first: the sandbox helper runs before any thread exists.
@@ -166,7 +176,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start tokio")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start tokio")
 }
 
 fn standalone(args: StandaloneArgs) -> Result<()> {
@@ -184,8 +197,15 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
         auth::ensure_namespace(stores.auth.as_ref(), "whisk.system", SYSTEM_KEY).await?;
         match whirl_invoker::finish_interrupted(&stores).await {
             Ok(0) => {}
-            Ok(n) => tracing::warn!(count = n, "recorded activations interrupted by the last stop"),
-            Err(e) => return Err(anyhow::anyhow!("cannot recover interrupted activations: {e}")),
+            Ok(n) => tracing::warn!(
+                count = n,
+                "recorded activations interrupted by the last stop"
+            ),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "cannot recover interrupted activations: {e}"
+                ))
+            }
         }
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
             .await
@@ -232,7 +252,9 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
         println!("Guest key: {GUEST_KEY}");
         println!("Configure wsk (or use `whirl` as the client):");
         println!("  wsk property set --apihost {api_host} --auth {GUEST_KEY}");
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await;
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
         invoker.shutdown().await;
         served.context("server failed")?;
         println!("Whirl standalone stopped.");
@@ -241,12 +263,19 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
 }
 
 /// Parse `--stem-cells` (`KIND:COUNT:MB,...` or `none`), defaulting to the manifest's.
-fn stem_cells(spec: Option<&str>, manifest: &whirl_runtime::RuntimeManifest) -> Result<Vec<(String, u32, u32)>> {
+fn stem_cells(
+    spec: Option<&str>,
+    manifest: &whirl_runtime::RuntimeManifest,
+) -> Result<Vec<(String, u32, u32)>> {
     let Some(spec) = spec else {
         return Ok(manifest
             .kinds
             .iter()
-            .flat_map(|k| k.stem_cells.iter().map(|s| (k.kind.clone(), s.count, s.memory_mb)))
+            .flat_map(|k| {
+                k.stem_cells
+                    .iter()
+                    .map(|s| (k.kind.clone(), s.count, s.memory_mb))
+            })
             .collect());
     };
     if spec.trim() == "none" || spec.trim().is_empty() {
@@ -257,8 +286,14 @@ fn stem_cells(spec: Option<&str>, manifest: &whirl_runtime::RuntimeManifest) -> 
             let parts: Vec<&str> = item.trim().rsplitn(3, ':').collect();
             match parts.as_slice() {
                 [mb, count, kind] => {
-                    let k = manifest.resolve(kind).with_context(|| format!("--stem-cells: unknown kind '{kind}'"))?;
-                    Ok((k.kind.clone(), count.parse().context("--stem-cells: bad count")?, mb.parse().context("--stem-cells: bad memory")?))
+                    let k = manifest
+                        .resolve(kind)
+                        .with_context(|| format!("--stem-cells: unknown kind '{kind}'"))?;
+                    Ok((
+                        k.kind.clone(),
+                        count.parse().context("--stem-cells: bad count")?,
+                        mb.parse().context("--stem-cells: bad memory")?,
+                    ))
                 }
                 _ => bail!("--stem-cells: expected KIND:COUNT:MEMORY_MB, got '{item}'"),
             }
@@ -346,9 +381,9 @@ fn admin(args: AdminArgs) -> Result<()> {
 
 async fn limits(store: &dyn whirl_store::AuthStore, cmd: LimitsCommand) -> Result<()> {
     let name = match &cmd {
-        LimitsCommand::Set { name, .. } | LimitsCommand::Get { name } | LimitsCommand::Clear { name } => {
-            name.clone()
-        }
+        LimitsCommand::Set { name, .. }
+        | LimitsCommand::Get { name }
+        | LimitsCommand::Clear { name } => name.clone(),
     };
     let rec = store
         .namespace(&name)
@@ -374,8 +409,14 @@ async fn limits(store: &dyn whirl_store::AuthStore, cmd: LimitsCommand) -> Resul
                     current.insert(k.to_string(), v);
                 }
             };
-            set("invocationsPerMinute", invocations_per_minute.map(Value::from));
-            set("concurrentInvocations", concurrent_invocations.map(Value::from));
+            set(
+                "invocationsPerMinute",
+                invocations_per_minute.map(Value::from),
+            );
+            set(
+                "concurrentInvocations",
+                concurrent_invocations.map(Value::from),
+            );
             set("firesPerMinute", fires_per_minute.map(Value::from));
             set("allowedKinds", allowed_kinds.map(|k| json!(k)));
             set("storeActivations", store_activations.map(Value::from));

@@ -11,25 +11,41 @@ const AUTH_INVALID: &str = "The supplied authentication is invalid";
 const MALFORMED: &str = "The request content was malformed:\n";
 
 fn assert_cors(r: &Resp) {
-    assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{:?}", r.headers);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("*"),
+        "{:?}",
+        r.headers
+    );
     assert_eq!(
         r.header("access-control-allow-headers"),
         Some("Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent")
     );
-    assert_eq!(r.header("access-control-allow-methods"), Some("GET, DELETE, POST, PUT, HEAD"));
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("GET, DELETE, POST, PUT, HEAD")
+    );
 }
 
 #[test]
 fn unknown_routes_answer_404_in_openwhisk_shape() {
     let s = Server::start();
     let g = s.guest();
-    for p in ["/api/v1/nope", "/nope", "/api/v2/namespaces", &format!("{NS}/widgets"), &format!("{NS}/actions/a/b/c")] {
+    for p in [
+        "/api/v1/nope",
+        "/nope",
+        "/api/v2/namespaces",
+        &format!("{NS}/widgets"),
+        &format!("{NS}/actions/a/b/c"),
+    ] {
         let r = g.get(p);
         r.assert_error(404, "The requested resource does not exist.");
         assert_cors(&r);
     }
     // Without credentials too.
-    s.anon().get("/api/v1/nope").assert_error(404, "The requested resource does not exist.");
+    s.anon()
+        .get("/api/v1/nope")
+        .assert_error(404, "The requested resource does not exist.");
 }
 
 #[test]
@@ -45,7 +61,12 @@ fn method_not_allowed_answers_405_in_openwhisk_shape() {
     ] {
         let r = g.send(m.clone(), &p, &[], None);
         assert_eq!(r.status, 405, "{m} {p}: {}", r.text);
-        assert!(r.error().starts_with("HTTP method not allowed, supported methods:"), "{}", r.text);
+        assert!(
+            r.error()
+                .starts_with("HTTP method not allowed, supported methods:"),
+            "{}",
+            r.text
+        );
         r.assert_error_shape();
         assert_cors(&r);
     }
@@ -55,7 +76,14 @@ fn method_not_allowed_answers_405_in_openwhisk_shape() {
 fn malformed_and_truncated_json_answer_400() {
     let s = Server::start();
     let g = s.guest();
-    for body in [r#"{"exec": {"kind": "nodejs:20", "code": "x""#, "{", "[", "nonsense", r#"{"exec":}"#, "\"str\""] {
+    for body in [
+        r#"{"exec": {"kind": "nodejs:20", "code": "x""#,
+        "{",
+        "[",
+        "nonsense",
+        r#"{"exec":}"#,
+        "\"str\"",
+    ] {
         let r = g.put_raw(&format!("{NS}/actions/a"), body);
         assert_eq!(r.status, 400, "{body}: {}", r.text);
         assert!(r.error().starts_with(MALFORMED), "{}", r.text);
@@ -67,7 +95,8 @@ fn malformed_and_truncated_json_answer_400() {
         assert!(r.error().starts_with(MALFORMED));
     }
     // Nothing was created.
-    g.get(&format!("{NS}/actions/a")).assert_error(404, "The requested resource does not exist.");
+    g.get(&format!("{NS}/actions/a"))
+        .assert_error(404, "The requested resource does not exist.");
 }
 
 #[test]
@@ -100,7 +129,10 @@ fn wrong_field_types_answer_400() {
         ("packages/p", json!({"parameters": 1})),
         ("triggers/t", json!({"annotations": "x"})),
         ("triggers/t", json!({"publish": 1})),
-        ("rules/r", json!({"trigger": "/_/t", "action": "/_/a", "annotations": 1})),
+        (
+            "rules/r",
+            json!({"trigger": "/_/t", "action": "/_/a", "annotations": 1}),
+        ),
     ] {
         let r = g.put(&format!("{NS}/{p}"), &body);
         assert_eq!(r.status, 400, "{p} {body}: {}", r.text);
@@ -119,7 +151,12 @@ fn unsupported_content_type_answers_415() {
         Some(b"{}".to_vec()),
     );
     assert_eq!(r.status, 415, "{}", r.text);
-    assert!(r.error().starts_with("The request's Content-Type is not supported."), "{}", r.text);
+    assert!(
+        r.error()
+            .starts_with("The request's Content-Type is not supported."),
+        "{}",
+        r.text
+    );
     r.assert_error_shape();
     assert_cors(&r);
     // JSON with a charset is fine.
@@ -139,10 +176,16 @@ fn empty_body_is_an_empty_object() {
     let r = g.send(Method::PUT, &format!("{NS}/triggers/t"), &[], None);
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["name"], "t");
-    let r = g.send(Method::PUT, &format!("{NS}/packages/p"), &[("content-type", "application/json")], Some(Vec::new()));
+    let r = g.send(
+        Method::PUT,
+        &format!("{NS}/packages/p"),
+        &[("content-type", "application/json")],
+        Some(Vec::new()),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     // An action needs exec, so an empty body is "exec undefined", not malformed.
-    g.send(Method::PUT, &format!("{NS}/actions/a"), &[], None).assert_error(400, "exec undefined");
+    g.send(Method::PUT, &format!("{NS}/actions/a"), &[], None)
+        .assert_error(400, "exec undefined");
 }
 
 #[test]
@@ -154,21 +197,44 @@ fn request_ids_are_generated_and_echoed() {
     let b = g.get(&format!("{NS}/actions/missing"));
     a.assert_error_shape();
     b.assert_error_shape();
-    let (ida, idb) = (a.header("x-request-id").unwrap(), b.header("x-request-id").unwrap());
+    let (ida, idb) = (
+        a.header("x-request-id").unwrap(),
+        b.header("x-request-id").unwrap(),
+    );
     assert_ne!(ida, idb);
     assert!(!ida.is_empty());
     // Echoed on success and on error.
-    let r = g.send(Method::GET, "/api/v1/namespaces", &[("x-request-id", "my-tid-0123456789")], None);
+    let r = g.send(
+        Method::GET,
+        "/api/v1/namespaces",
+        &[("x-request-id", "my-tid-0123456789")],
+        None,
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-request-id"), Some("my-tid-0123456789"));
-    let r = g.send(Method::GET, &format!("{NS}/actions/nope"), &[("x-request-id", "tid-for-an-error")], None);
+    let r = g.send(
+        Method::GET,
+        &format!("{NS}/actions/nope"),
+        &[("x-request-id", "tid-for-an-error")],
+        None,
+    );
     r.assert_error(404, "The requested resource does not exist.");
     assert_eq!(r.body["code"], "tid-for-an-error");
     // Also on 401 and on unknown routes.
-    let r = s.anon().send(Method::GET, "/api/v1/namespaces", &[("x-request-id", "anon-tid")], None);
+    let r = s.anon().send(
+        Method::GET,
+        "/api/v1/namespaces",
+        &[("x-request-id", "anon-tid")],
+        None,
+    );
     r.assert_error(401, AUTH_REQUIRED);
     assert_eq!(r.body["code"], "anon-tid");
-    let r = g.send(Method::GET, "/api/v1/zzz", &[("x-request-id", "route-tid")], None);
+    let r = g.send(
+        Method::GET,
+        "/api/v1/zzz",
+        &[("x-request-id", "route-tid")],
+        None,
+    );
     assert_eq!(r.body["code"], "route-tid");
 }
 
@@ -205,14 +271,21 @@ fn missing_or_wrong_credentials_answer_401_with_challenge() {
     }
     // Non-Basic schemes and undecodable credentials.
     for h in ["Bearer abc", "Basic !!!notbase64", "Basic"] {
-        let r = s.anon().send(Method::GET, "/api/v1/namespaces", &[("authorization", h)], None);
+        let r = s.anon().send(
+            Method::GET,
+            "/api/v1/namespaces",
+            &[("authorization", h)],
+            None,
+        );
         r.assert_error(401, AUTH_INVALID);
         assert_eq!(r.header("www-authenticate"), Some(challenge));
     }
     // PUT without credentials creates nothing.
     let r = s.anon().put(&format!("{NS}/triggers/t"), &json!({}));
     r.assert_error(401, AUTH_REQUIRED);
-    s.guest().get(&format!("{NS}/triggers/t")).assert_error(404, "The requested resource does not exist.");
+    s.guest()
+        .get(&format!("{NS}/triggers/t"))
+        .assert_error(404, "The requested resource does not exist.");
 }
 
 fn forbidden(resource: &str) -> String {
@@ -228,7 +301,11 @@ fn another_namespaces_entities_are_403_existing_or_not() {
     g.put(&format!("{NS}/packages/p"), &json!({})).ok();
     create_action(&g, "p/pa");
     g.put(&format!("{NS}/triggers/t"), &json!({})).ok();
-    g.put(&format!("{NS}/rules/r"), &json!({"trigger": "/_/t", "action": "/_/a"})).ok();
+    g.put(
+        &format!("{NS}/rules/r"),
+        &json!({"trigger": "/_/t", "action": "/_/a"}),
+    )
+    .ok();
 
     let base = "/api/v1/namespaces/guest";
     for (name, resource) in [
@@ -244,7 +321,9 @@ fn another_namespaces_entities_are_403_existing_or_not() {
         ("rules/r", "guest/r"),
         ("rules/nope", "guest/nope"),
     ] {
-        alice.get(&format!("{base}/{name}")).assert_error(403, &forbidden(resource));
+        alice
+            .get(&format!("{base}/{name}"))
+            .assert_error(403, &forbidden(resource));
     }
     for (name, resource) in [
         ("actions/a", "guest/a"),
@@ -260,12 +339,18 @@ fn another_namespaces_entities_are_403_existing_or_not() {
         let r = alice.delete(&format!("{base}/{name}"));
         r.assert_error(403, &forbidden(resource));
     }
-    alice.post(&format!("{base}/rules/r"), &json!({"status": "inactive"})).assert_error(403, &forbidden("guest/r"));
+    alice
+        .post(&format!("{base}/rules/r"), &json!({"status": "inactive"}))
+        .assert_error(403, &forbidden("guest/r"));
     for coll in ["actions", "triggers", "rules", "activations"] {
-        alice.get(&format!("{base}/{coll}")).assert_error(403, &forbidden("guest"));
+        alice
+            .get(&format!("{base}/{coll}"))
+            .assert_error(403, &forbidden("guest"));
     }
     // Not even for namespaces that do not exist.
-    alice.get("/api/v1/namespaces/nobody/actions/x").assert_error(403, &forbidden("nobody/x"));
+    alice
+        .get("/api/v1/namespaces/nobody/actions/x")
+        .assert_error(403, &forbidden("nobody/x"));
     // Nothing changed for guest.
     assert_eq!(g.get(&format!("{NS}/actions/a")).ok()["version"], "0.0.1");
     assert_eq!(g.get(&format!("{NS}/rules/r")).ok()["status"], "active");
@@ -277,13 +362,22 @@ fn underscore_resolves_to_the_callers_namespace() {
     let g = s.guest();
     let created = create_action(&g, "a");
     assert_eq!(created["namespace"], "guest");
-    assert_eq!(g.get("/api/v1/namespaces/guest/actions/a").ok(), g.get(&format!("{NS}/actions/a")).ok());
+    assert_eq!(
+        g.get("/api/v1/namespaces/guest/actions/a").ok(),
+        g.get(&format!("{NS}/actions/a")).ok()
+    );
     // Writing through the explicit name and reading through `_`.
-    g.put("/api/v1/namespaces/guest/triggers/t", &json!({})).ok();
-    assert_eq!(g.get(&format!("{NS}/triggers/t")).ok()["namespace"], "guest");
+    g.put("/api/v1/namespaces/guest/triggers/t", &json!({}))
+        .ok();
+    assert_eq!(
+        g.get(&format!("{NS}/triggers/t")).ok()["namespace"],
+        "guest"
+    );
     // For another user `_` is their own namespace.
     let alice = s.api(Some(&s.create_namespace("alice")));
-    alice.get(&format!("{NS}/actions/a")).assert_error(404, "The requested resource does not exist.");
+    alice
+        .get(&format!("{NS}/actions/a"))
+        .assert_error(404, "The requested resource does not exist.");
     assert_eq!(create_action(&alice, "a")["namespace"], "alice");
     assert_eq!(names(&alice.get(&format!("{NS}/actions")).ok()), ["a"]);
 }
@@ -295,9 +389,19 @@ fn cors_on_every_response_and_options_on_any_path() {
     assert_cors(&g.get("/api/v1/namespaces"));
     assert_cors(&g.get(&format!("{NS}/actions/missing")));
     assert_cors(&s.anon().get("/api/v1"));
-    for p in ["/api/v1/namespaces/_/actions/x", "/anything/at/all", "/", "/api/v1/namespaces/_/rules"] {
+    for p in [
+        "/api/v1/namespaces/_/actions/x",
+        "/anything/at/all",
+        "/",
+        "/api/v1/namespaces/_/rules",
+    ] {
         for api in [s.anon(), g.clone()] {
-            let r = api.send(Method::OPTIONS, p, &[("origin", "http://example.com")], None);
+            let r = api.send(
+                Method::OPTIONS,
+                p,
+                &[("origin", "http://example.com")],
+                None,
+            );
             assert_eq!(r.status, 200, "OPTIONS {p}: {}", r.text);
             assert_cors(&r);
         }
@@ -343,7 +447,11 @@ fn create_without_overwrite_conflicts() {
     g.put(&format!("{NS}/packages/p"), &json!({})).ok();
     create_action(&g, "p/a");
     g.put(&format!("{NS}/triggers/t"), &json!({})).ok();
-    g.put(&format!("{NS}/rules/r"), &json!({"trigger": "/_/t", "action": "/_/a"})).ok();
+    g.put(
+        &format!("{NS}/rules/r"),
+        &json!({"trigger": "/_/t", "action": "/_/a"}),
+    )
+    .ok();
     for (p, body) in [
         ("actions/a", node_action("y")),
         ("actions/p/a", node_action("y")),
@@ -351,20 +459,28 @@ fn create_without_overwrite_conflicts() {
         ("triggers/t", json!({})),
         ("rules/r", json!({"trigger": "/_/t", "action": "/_/a"})),
     ] {
-        g.put(&format!("{NS}/{p}"), &body).assert_error(409, "resource already exists");
-        g.put(&format!("{NS}/{p}?overwrite=false"), &body).assert_error(409, "resource already exists");
+        g.put(&format!("{NS}/{p}"), &body)
+            .assert_error(409, "resource already exists");
+        g.put(&format!("{NS}/{p}?overwrite=false"), &body)
+            .assert_error(409, "resource already exists");
         let updated = g.put(&format!("{NS}/{p}?overwrite=true"), &body).ok();
         assert_eq!(updated["version"], "0.0.2", "{p}");
     }
     // Names are shared across collections: same name, other collection.
     let mismatch = "Resource by this name exists but is not in this collection.";
-    g.put(&format!("{NS}/triggers/a"), &json!({})).assert_error(409, mismatch);
-    g.put(&format!("{NS}/triggers/a?overwrite=true"), &json!({})).assert_error(409, mismatch);
-    g.put(&format!("{NS}/actions/t"), &node_action("x")).assert_error(409, mismatch);
-    g.get(&format!("{NS}/actions/t")).assert_error(409, mismatch);
-    g.get(&format!("{NS}/packages/a")).assert_error(409, mismatch);
+    g.put(&format!("{NS}/triggers/a"), &json!({}))
+        .assert_error(409, mismatch);
+    g.put(&format!("{NS}/triggers/a?overwrite=true"), &json!({}))
+        .assert_error(409, mismatch);
+    g.put(&format!("{NS}/actions/t"), &node_action("x"))
+        .assert_error(409, mismatch);
+    g.get(&format!("{NS}/actions/t"))
+        .assert_error(409, mismatch);
+    g.get(&format!("{NS}/packages/a"))
+        .assert_error(409, mismatch);
     g.get(&format!("{NS}/rules/t")).assert_error(409, mismatch);
-    g.delete(&format!("{NS}/triggers/r")).assert_error(409, mismatch);
+    g.delete(&format!("{NS}/triggers/r"))
+        .assert_error(409, mismatch);
     g.get(&format!("{NS}/triggers/t")).ok();
 }
 
@@ -379,9 +495,21 @@ fn put_and_delete_return_the_entity_and_delete_removes_it() {
     assert_eq!(a["publish"], false);
     assert!(a["updated"].is_i64());
     assert_eq!(a["exec"]["code"], "function main(p) { return p }");
-    let t = g.put(&format!("{NS}/triggers/t"), &json!({"parameters": [{"key": "k", "value": 1}]})).ok();
-    let r = g.put(&format!("{NS}/rules/r"), &json!({"trigger": "/_/t", "action": "/_/a"})).ok();
-    let p = g.put(&format!("{NS}/packages/p"), &json!({"publish": true})).ok();
+    let t = g
+        .put(
+            &format!("{NS}/triggers/t"),
+            &json!({"parameters": [{"key": "k", "value": 1}]}),
+        )
+        .ok();
+    let r = g
+        .put(
+            &format!("{NS}/rules/r"),
+            &json!({"trigger": "/_/t", "action": "/_/a"}),
+        )
+        .ok();
+    let p = g
+        .put(&format!("{NS}/packages/p"), &json!({"publish": true}))
+        .ok();
 
     let gone = "The requested resource does not exist.";
     let deleted = g.delete(&format!("{NS}/rules/r")).ok();
@@ -397,7 +525,13 @@ fn put_and_delete_return_the_entity_and_delete_removes_it() {
     let deleted = g.delete(&format!("{NS}/packages/p")).ok();
     assert_eq!(deleted, p);
     g.get(&format!("{NS}/packages/p")).assert_error(404, gone);
-    for p in ["actions/a", "actions/p/a", "triggers/t", "rules/r", "packages/p"] {
+    for p in [
+        "actions/a",
+        "actions/p/a",
+        "triggers/t",
+        "rules/r",
+        "packages/p",
+    ] {
         g.delete(&format!("{NS}/{p}")).assert_error(404, gone);
     }
 }
@@ -433,21 +567,36 @@ fn updates_bump_the_patch_version_and_the_timestamp() {
             wait_for_next_millisecond(last["updated"].as_i64().unwrap());
             let next = g.put(&format!("{NS}/{p}?overwrite=true"), body).ok();
             assert_eq!(next["version"], expected, "{p}");
-            assert!(next["updated"].as_i64() > last["updated"].as_i64(), "{p}: updated moves");
+            assert!(
+                next["updated"].as_i64() > last["updated"].as_i64(),
+                "{p}: updated moves"
+            );
             assert_eq!(g.get(&format!("{NS}/{p}")).ok()["version"], expected);
             last = next;
         }
         // An explicit version wins.
         let mut b = body.clone();
         b["version"] = json!("1.2.3");
-        assert_eq!(g.put(&format!("{NS}/{p}?overwrite=true"), &b).ok()["version"], "1.2.3");
-        assert_eq!(g.put(&format!("{NS}/{p}?overwrite=true"), body).ok()["version"], "1.2.4");
+        assert_eq!(
+            g.put(&format!("{NS}/{p}?overwrite=true"), &b).ok()["version"],
+            "1.2.3"
+        );
+        assert_eq!(
+            g.put(&format!("{NS}/{p}?overwrite=true"), body).ok()["version"],
+            "1.2.4"
+        );
     }
     // Body namespace/name are ignored.
     let r = g
-        .put(&format!("{NS}/triggers/t2"), &json!({"namespace": "other", "name": "zzz"}))
+        .put(
+            &format!("{NS}/triggers/t2"),
+            &json!({"namespace": "other", "name": "zzz"}),
+        )
         .ok();
-    assert_eq!((r["namespace"].as_str(), r["name"].as_str()), (Some("guest"), Some("t2")));
+    assert_eq!(
+        (r["namespace"].as_str(), r["name"].as_str()),
+        (Some("guest"), Some("t2"))
+    );
 }
 
 #[test]
@@ -457,23 +606,40 @@ fn lists_are_most_recently_updated_first() {
     let mut last = 0;
     let mut step = |p: &str, body: &Value| {
         wait_for_next_millisecond(last);
-        last = g.put(&format!("{NS}/{p}"), body).ok()["updated"].as_i64().unwrap();
+        last = g.put(&format!("{NS}/{p}"), body).ok()["updated"]
+            .as_i64()
+            .unwrap();
     };
     create_action(&g, "seed");
     for n in ["a", "b", "c"] {
         step(&format!("actions/{n}"), &node_action("x"));
         step(&format!("packages/p{n}"), &json!({}));
         step(&format!("triggers/t{n}"), &json!({}));
-        step(&format!("rules/r{n}"), &json!({"trigger": format!("/_/t{n}"), "action": "/_/seed"}));
+        step(
+            &format!("rules/r{n}"),
+            &json!({"trigger": format!("/_/t{n}"), "action": "/_/seed"}),
+        );
     }
     step("actions/a?overwrite=true", &node_action("y"));
     step("packages/pa?overwrite=true", &json!({}));
     step("triggers/ta?overwrite=true", &json!({}));
     step("rules/ra?overwrite=true", &json!({}));
-    assert_eq!(names(&g.get(&format!("{NS}/actions")).ok()), ["a", "c", "b", "seed"]);
-    assert_eq!(names(&g.get(&format!("{NS}/packages")).ok()), ["pa", "pc", "pb"]);
-    assert_eq!(names(&g.get(&format!("{NS}/triggers")).ok()), ["ta", "tc", "tb"]);
-    assert_eq!(names(&g.get(&format!("{NS}/rules")).ok()), ["ra", "rc", "rb"]);
+    assert_eq!(
+        names(&g.get(&format!("{NS}/actions")).ok()),
+        ["a", "c", "b", "seed"]
+    );
+    assert_eq!(
+        names(&g.get(&format!("{NS}/packages")).ok()),
+        ["pa", "pc", "pb"]
+    );
+    assert_eq!(
+        names(&g.get(&format!("{NS}/triggers")).ok()),
+        ["ta", "tc", "tb"]
+    );
+    assert_eq!(
+        names(&g.get(&format!("{NS}/rules")).ok()),
+        ["ra", "rc", "rb"]
+    );
 }
 
 #[test]
@@ -483,7 +649,13 @@ fn list_limit_skip_and_count() {
     for i in 0..32 {
         g.put(&format!("{NS}/triggers/t{i:02}"), &json!({})).ok();
     }
-    let all = |q: &str| g.get(&format!("{NS}/triggers{q}")).ok().as_array().unwrap().len();
+    let all = |q: &str| {
+        g.get(&format!("{NS}/triggers{q}"))
+            .ok()
+            .as_array()
+            .unwrap()
+            .len()
+    };
     assert_eq!(all(""), 30, "default limit 30");
     assert_eq!(all("?limit=0"), 32, "limit=0 means the maximum");
     assert_eq!(all("?limit=200"), 32);
@@ -493,16 +665,30 @@ fn list_limit_skip_and_count() {
     let full = names(&g.get(&format!("{NS}/triggers?limit=0")).ok());
     let page = names(&g.get(&format!("{NS}/triggers?skip=3&limit=4")).ok());
     assert_eq!(page, full[3..7]);
-    assert_eq!(g.get(&format!("{NS}/triggers?count=true")).ok(), json!({"triggers": 32}));
-    assert_eq!(g.get(&format!("{NS}/triggers?count=true&limit=1&skip=5")).ok(), json!({"triggers": 32}));
+    assert_eq!(
+        g.get(&format!("{NS}/triggers?count=true")).ok(),
+        json!({"triggers": 32})
+    );
+    assert_eq!(
+        g.get(&format!("{NS}/triggers?count=true&limit=1&skip=5"))
+            .ok(),
+        json!({"triggers": 32})
+    );
     // Trailing slash is the same collection.
-    assert_eq!(g.get(&format!("{NS}/triggers/?count=true")).ok(), json!({"triggers": 32}));
+    assert_eq!(
+        g.get(&format!("{NS}/triggers/?count=true")).ok(),
+        json!({"triggers": 32})
+    );
 
     for coll in ["actions", "packages", "triggers", "rules", "activations"] {
-        g.get(&format!("{NS}/{coll}?limit=201"))
-            .assert_error(400, &format!("The value '201' is not in the range of 0 to 200 for {coll}."));
-        g.get(&format!("{NS}/{coll}?limit=-1"))
-            .assert_error(400, &format!("The value '-1' is not in the range of 0 to 200 for {coll}."));
+        g.get(&format!("{NS}/{coll}?limit=201")).assert_error(
+            400,
+            &format!("The value '201' is not in the range of 0 to 200 for {coll}."),
+        );
+        g.get(&format!("{NS}/{coll}?limit=-1")).assert_error(
+            400,
+            &format!("The value '-1' is not in the range of 0 to 200 for {coll}."),
+        );
         for bad in ["-1", "x"] {
             let r = g.get(&format!("{NS}/{coll}?skip={bad}"));
             assert_eq!(r.status, 400, "{coll} skip={bad}: {}", r.text);

@@ -34,7 +34,10 @@ fn root_describes_the_platform_without_auth() {
     assert_eq!(l["min_action_duration"], 100);
     assert_eq!(l["max_action_duration"], 300_000);
     let node = b["runtimes"]["nodejs"].as_array().expect("nodejs runtimes");
-    let default = node.iter().find(|k| k["default"] == true).expect("a default nodejs kind");
+    let default = node
+        .iter()
+        .find(|k| k["default"] == true)
+        .expect("a default nodejs kind");
     assert_eq!(default["kind"], "nodejs:20");
     for k in ["image", "deprecated", "attached", "requireMain"] {
         assert!(default.get(k).is_some(), "runtime field {k}");
@@ -60,7 +63,10 @@ fn api_v1_info_without_auth() {
     assert_eq!(b["api_version_path"], "v1");
     assert!(b["build"].is_string());
     assert!(b.get("buildno").is_some());
-    assert_eq!(b["swagger_paths"], json!({"ui": "/docs", "api-docs": "/api-docs"}));
+    assert_eq!(
+        b["swagger_paths"],
+        json!({"ui": "/docs", "api-docs": "/api-docs"})
+    );
 }
 
 /// Every path the OpenAPI document describes is routed: GETs of existing entities answer 200,
@@ -78,8 +84,19 @@ fn api_docs_document_only_routed_paths() {
     create_action(&g, "a1");
     create_action(&g, "p1/a1");
     g.put(&format!("{NS}/triggers/t1"), &json!({})).ok();
-    g.put(&format!("{NS}/rules/r1"), &json!({"trigger": "/_/t1", "action": "/_/a1"})).ok();
-    let rec = activation_record("guest", None, "a1", 1_700_000_000_000, 0, json!({"ok": true}));
+    g.put(
+        &format!("{NS}/rules/r1"),
+        &json!({"trigger": "/_/t1", "action": "/_/a1"}),
+    )
+    .ok();
+    let rec = activation_record(
+        "guest",
+        None,
+        "a1",
+        1_700_000_000_000,
+        0,
+        json!({"ok": true}),
+    );
     let aid = rec.activation_id.clone();
     store_activations(&s, vec![rec]);
 
@@ -104,21 +121,38 @@ fn api_docs_document_only_routed_paths() {
     let mut deletes = Vec::new();
     for (template, item) in paths {
         let path = concrete(template);
-        assert!(!path.contains('{'), "unhandled template parameter in {template}");
+        assert!(
+            !path.contains('{'),
+            "unhandled template parameter in {template}"
+        );
         let ops = item.as_object().expect("path item");
         for method in ops.keys() {
             match method.as_str() {
                 "get" => {
                     let r = g.get(&path);
-                    assert_eq!(r.status, 200, "GET {path} (documented as {template}): {}", r.text);
+                    assert_eq!(
+                        r.status, 200,
+                        "GET {path} (documented as {template}): {}",
+                        r.text
+                    );
                 }
                 "put" => {
                     let r = g.put(&path, &json!({}));
-                    assert!(![404, 405].contains(&r.status), "PUT {path} not routed: {} {}", r.status, r.text);
+                    assert!(
+                        ![404, 405].contains(&r.status),
+                        "PUT {path} not routed: {} {}",
+                        r.status,
+                        r.text
+                    );
                 }
                 "post" => {
                     let r = g.post(&path, &json!({"status": "active"}));
-                    assert!(![404, 405].contains(&r.status), "POST {path} not routed: {} {}", r.status, r.text);
+                    assert!(
+                        ![404, 405].contains(&r.status),
+                        "POST {path} not routed: {} {}",
+                        r.status,
+                        r.text
+                    );
                 }
                 "delete" => deletes.push(path.clone()),
                 other => panic!("unexpected method {other} documented for {template}"),
@@ -127,7 +161,12 @@ fn api_docs_document_only_routed_paths() {
     }
     for path in deletes {
         let r = g.send(Method::DELETE, &path, &[], None);
-        assert!(![404, 405].contains(&r.status), "DELETE {path} not routed: {} {}", r.status, r.text);
+        assert!(
+            ![404, 405].contains(&r.status),
+            "DELETE {path} not routed: {} {}",
+            r.status,
+            r.text
+        );
     }
 }
 
@@ -136,11 +175,17 @@ fn namespaces_lists_the_callers_namespace() {
     let s = Server::start();
     assert_eq!(s.guest().get("/api/v1/namespaces").ok(), json!(["guest"]));
     let key = s.create_namespace("alice");
-    assert_eq!(s.api(Some(&key)).get("/api/v1/namespaces").ok(), json!(["alice"]));
-    s.anon().get("/api/v1/namespaces").assert_error(401, AUTH_REQUIRED);
+    assert_eq!(
+        s.api(Some(&key)).get("/api/v1/namespaces").ok(),
+        json!(["alice"])
+    );
+    s.anon()
+        .get("/api/v1/namespaces")
+        .assert_error(401, AUTH_REQUIRED);
 }
 
-pub const AUTH_REQUIRED: &str = "The resource requires authentication, which was not supplied with the request";
+pub const AUTH_REQUIRED: &str =
+    "The resource requires authentication, which was not supplied with the request";
 
 #[test]
 fn namespace_limits_with_defaults() {
@@ -167,11 +212,14 @@ fn namespace_limits_with_defaults() {
     assert_eq!(l["maxActionTimeout"], 300_000);
     assert_eq!(l["maxParameterSize"], "1048576 B");
     assert_eq!(g.get("/api/v1/namespaces/guest/limits").ok(), l);
-    g.get("/api/v1/namespaces/whisk.system/limits").assert_error(
-        403,
-        "The supplied authentication is not authorized to access 'whisk.system'.",
-    );
-    s.anon().get(&format!("{NS}/limits")).assert_error(401, AUTH_REQUIRED);
+    g.get("/api/v1/namespaces/whisk.system/limits")
+        .assert_error(
+            403,
+            "The supplied authentication is not authorized to access 'whisk.system'.",
+        );
+    s.anon()
+        .get(&format!("{NS}/limits"))
+        .assert_error(401, AUTH_REQUIRED);
 }
 
 /// Info documents are JSON objects (not wrapped, not empty).

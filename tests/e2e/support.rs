@@ -45,13 +45,17 @@ pub struct Server {
 impl Server {
     /// A server on a fresh, empty data dir.
     pub fn start() -> Server {
-        let tmp = tempfile::Builder::new().prefix("whirl-e2e-").tempdir().expect("tempdir");
+        let tmp = tempfile::Builder::new()
+            .prefix("whirl-e2e-")
+            .tempdir()
+            .expect("tempdir");
         let data_dir = tmp.path().join("data");
         Self::spawn(tmp, data_dir, 0)
     }
 
     fn spawn(tmp: tempfile::TempDir, data_dir: PathBuf, starts: u32) -> Server {
-        let log = std::fs::File::create(tmp.path().join(format!("server-{starts}.log"))).expect("log file");
+        let log = std::fs::File::create(tmp.path().join(format!("server-{starts}.log")))
+            .expect("log file");
         let mut child = Command::new(whirl_bin())
             .args(["standalone", "--port", "0", "--data-dir"])
             .arg(&data_dir)
@@ -87,9 +91,23 @@ impl Server {
                 panic!("whirl standalone did not print its API host; stderr:\n{log}");
             }
         };
-        let port = base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in API host");
-        assert!(base.starts_with("http://127.0.0.1:"), "unexpected API host line: {base}");
-        Server { child: Some(child), base, port, data_dir, tmp: Some(tmp), starts }
+        let port = base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in API host");
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "unexpected API host line: {base}"
+        );
+        Server {
+            child: Some(child),
+            base,
+            port,
+            data_dir,
+            tmp: Some(tmp),
+            starts,
+        }
     }
 
     /// The server's process id.
@@ -100,7 +118,10 @@ impl Server {
     /// `kill -9` the server and wait for it to be gone.
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let status = Command::new("kill").args(["-9", &c.id().to_string()]).status().expect("kill");
+            let status = Command::new("kill")
+                .args(["-9", &c.id().to_string()])
+                .status()
+                .expect("kill");
             assert!(status.success());
             let _ = c.wait();
         }
@@ -127,7 +148,11 @@ impl Server {
 
     /// A client with the given `uuid:key` (or none).
     pub fn api(&self, key: Option<&str>) -> Api {
-        Api { base: self.base.clone(), auth: key.map(str::to_string), http: http_client() }
+        Api {
+            base: self.base.clone(),
+            auth: key.map(str::to_string),
+            http: http_client(),
+        }
     }
 
     /// A client without credentials.
@@ -144,11 +169,21 @@ impl Server {
     /// accepts it.
     pub fn create_namespace(&self, name: &str) -> String {
         let out = self.admin(&["namespace", "create", name]);
-        assert!(out.status.success(), "admin namespace create {name}: {}", String::from_utf8_lossy(&out.stderr));
-        let key = String::from_utf8(out.stdout).expect("utf8").trim().to_string();
+        assert!(
+            out.status.success(),
+            "admin namespace create {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let key = String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_string();
         assert_eq!(key.split(':').count(), 2, "admin printed {key:?}");
         let api = self.api(Some(&key));
-        eventually(|| api.get("/api/v1/namespaces").status == 200, "new key authenticates");
+        eventually(
+            || api.get("/api/v1/namespaces").status == 200,
+            "new key authenticates",
+        );
         key
     }
 
@@ -203,18 +238,27 @@ pub fn admin(data_dir: &Path, args: &[&str]) -> Output {
 pub fn eventually(mut cond: impl FnMut() -> bool, what: &str) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(15), "timed out waiting until {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting until {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn http_client() -> Client {
-    Client::builder().timeout(HANG_GUARD).build().expect("http client")
+    Client::builder()
+        .timeout(HANG_GUARD)
+        .build()
+        .expect("http client")
 }
 
 /// `Basic base64(uuid:key)`.
 pub fn basic(key: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(key))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
 }
 
 /// A response: status, headers, body text and the body parsed as JSON (`Null` if not JSON).
@@ -233,7 +277,9 @@ impl Resp {
 
     /// The `error` field of an error body.
     pub fn error(&self) -> &str {
-        self.body["error"].as_str().unwrap_or_else(|| panic!("no error message in {} {}", self.status, self.text))
+        self.body["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error message in {} {}", self.status, self.text))
     }
 
     /// Assert status and exact error message, and the `{"error","code"}` shape with
@@ -248,16 +294,29 @@ impl Resp {
     /// Assert the error body shape only.
     #[track_caller]
     pub fn assert_error_shape(&self) {
-        let obj = self.body.as_object().unwrap_or_else(|| panic!("error body is not an object: {}", self.text));
+        let obj = self
+            .body
+            .as_object()
+            .unwrap_or_else(|| panic!("error body is not an object: {}", self.text));
         assert!(obj["error"].is_string(), "error field: {}", self.text);
-        let code = obj["code"].as_str().unwrap_or_else(|| panic!("code field: {}", self.text));
-        assert_eq!(Some(code), self.header("x-request-id"), "code equals X-Request-ID");
+        let code = obj["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("code field: {}", self.text));
+        assert_eq!(
+            Some(code),
+            self.header("x-request-id"),
+            "code equals X-Request-ID"
+        );
         assert_eq!(obj.len(), 2, "only error and code: {}", self.text);
     }
 
     #[track_caller]
     pub fn ok(self) -> Value {
-        assert_eq!(self.status, 200, "expected 200, got {}: {}", self.status, self.text);
+        assert_eq!(
+            self.status, 200,
+            "expected 200, got {}: {}",
+            self.status, self.text
+        );
         self.body
     }
 }
@@ -280,19 +339,40 @@ impl Api {
     }
 
     pub fn put(&self, path: &str, body: &Value) -> Resp {
-        self.send(Method::PUT, path, &[("content-type", "application/json")], Some(body.to_string().into_bytes()))
+        self.send(
+            Method::PUT,
+            path,
+            &[("content-type", "application/json")],
+            Some(body.to_string().into_bytes()),
+        )
     }
 
     pub fn post(&self, path: &str, body: &Value) -> Resp {
-        self.send(Method::POST, path, &[("content-type", "application/json")], Some(body.to_string().into_bytes()))
+        self.send(
+            Method::POST,
+            path,
+            &[("content-type", "application/json")],
+            Some(body.to_string().into_bytes()),
+        )
     }
 
     /// PUT raw bytes as `application/json`.
     pub fn put_raw(&self, path: &str, body: impl Into<Vec<u8>>) -> Resp {
-        self.send(Method::PUT, path, &[("content-type", "application/json")], Some(body.into()))
+        self.send(
+            Method::PUT,
+            path,
+            &[("content-type", "application/json")],
+            Some(body.into()),
+        )
     }
 
-    pub fn send(&self, method: Method, path: &str, headers: &[(&str, &str)], body: Option<Vec<u8>>) -> Resp {
+    pub fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
         let mut rb = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(k) = &self.auth {
             rb = rb.header("authorization", basic(k));
@@ -308,7 +388,12 @@ impl Api {
         let headers = r.headers().clone();
         let text = r.text().expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, text, body }
+        Resp {
+            status,
+            headers,
+            text,
+            body,
+        }
     }
 }
 
@@ -324,13 +409,21 @@ fn raw_request(port: u16, request: &[u8]) -> Resp {
             break i;
         }
         let n = s.read(&mut chunk).expect("read response head");
-        assert!(n > 0, "connection closed before a response: {}", String::from_utf8_lossy(&buf));
+        assert!(
+            n > 0,
+            "connection closed before a response: {}",
+            String::from_utf8_lossy(&buf)
+        );
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().expect("status line");
-    let status: u16 = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
     let mut headers = HeaderMap::new();
     for l in lines {
         if let Some((k, v)) = l.split_once(':') {
@@ -354,7 +447,12 @@ fn raw_request(port: u16, request: &[u8]) -> Resp {
     body.truncate(len);
     let text = String::from_utf8_lossy(&body).into_owned();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, headers, text, body }
+    Resp {
+        status,
+        headers,
+        text,
+        body,
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -363,13 +461,20 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Value of annotation/parameter `key` in a `[{key, value}]` array.
 pub fn kv<'a>(arr: &'a Value, key: &str) -> Option<&'a Value> {
-    arr.as_array()?.iter().find(|e| e["key"] == key).map(|e| &e["value"])
+    arr.as_array()?
+        .iter()
+        .find(|e| e["key"] == key)
+        .map(|e| &e["value"])
 }
 
 /// The keys of a `[{key, value}]` array, in order.
 pub fn kv_keys(arr: &Value) -> Vec<String> {
     arr.as_array()
-        .map(|a| a.iter().filter_map(|e| e["key"].as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["key"].as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -389,20 +494,32 @@ pub fn node_action(code: &str) -> Value {
 
 /// Create a nodejs action `path` (e.g. `hello` or `pkg/hello`) in the caller's namespace.
 pub fn create_action(api: &Api, path: &str) -> Value {
-    api.put(&format!("{NS}/actions/{path}"), &node_action("function main(p) { return p }")).ok()
+    api.put(
+        &format!("{NS}/actions/{path}"),
+        &node_action("function main(p) { return p }"),
+    )
+    .ok()
 }
 
 /// The patch number of a `x.y.z` version.
 pub fn patch(version: &Value) -> u64 {
-    version.as_str().and_then(|v| v.rsplit('.').next()).and_then(|p| p.parse().ok()).expect("semver")
+    version
+        .as_str()
+        .and_then(|v| v.rsplit('.').next())
+        .and_then(|p| p.parse().ok())
+        .expect("semver")
 }
 
 /// Write activation records straight into the server's database (the server cannot run code in
 /// this issue). The server has the same WAL database open; SQLite arbitrates.
 pub fn store_activations(server: &Server, records: Vec<whirl_store::ActivationRecord>) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
-        let stores = whirl_store::sqlite::open(&server.data_dir.join("whirl.db")).expect("open store");
+        let stores =
+            whirl_store::sqlite::open(&server.data_dir.join("whirl.db")).expect("open store");
         for r in records {
             stores.activations.put(r).await.expect("put activation");
         }

@@ -124,7 +124,11 @@ mod tests {
             revision: 1,
             version: "0.0.1".into(),
             binding: None,
-            user: Invoker { subject: "s".into(), namespace: "guest".into(), api_key: "k".into() },
+            user: Invoker {
+                subject: "s".into(),
+                namespace: "guest".into(),
+                api_key: "k".into(),
+            },
             blocking: true,
             content: serde_json::json!({"x": 1}),
             init_args: Map::new(),
@@ -135,7 +139,10 @@ mod tests {
         };
         // Messages survive serialisation unchanged (a networked bus carries the same bytes).
         let wire = serde_json::to_string(&msg).unwrap();
-        assert_eq!(serde_json::from_str::<ActivationMessage>(&wire).unwrap(), msg);
+        assert_eq!(
+            serde_json::from_str::<ActivationMessage>(&wire).unwrap(),
+            msg
+        );
         bus.activations.publish(msg.clone()).unwrap();
         assert_eq!(bus.activation_feed.recv().await.unwrap(), msg);
         drop(bus.activation_feed);

@@ -33,7 +33,11 @@ pub struct Activations {
 
 impl Activations {
     pub fn new(publisher: ActivationPublisher) -> Self {
-        Self { publisher, waiters: Mutex::new(HashMap::new()), throttles: Throttles::default() }
+        Self {
+            publisher,
+            waiters: Mutex::new(HashMap::new()),
+            throttles: Throttles::default(),
+        }
     }
 
     fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Value>>> {
@@ -60,7 +64,10 @@ impl Activations {
 }
 
 /// Feed completions from the bus to the waiters until the bus closes.
-pub async fn completion_loop(state: AppState, mut feed: mpsc::UnboundedReceiver<CompletionMessage>) {
+pub async fn completion_loop(
+    state: AppState,
+    mut feed: mpsc::UnboundedReceiver<CompletionMessage>,
+) {
     while let Some(c) = feed.recv().await {
         state.inner.activations.complete(c);
     }
@@ -87,7 +94,10 @@ pub enum Waited {
 }
 
 fn store_enabled(who: &Identity) -> bool {
-    who.limits.get("storeActivations").and_then(Value::as_bool).unwrap_or(true)
+    who.limits
+        .get("storeActivations")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
 }
 
 /// 400 when the payload overrides a parameter the action made final.
@@ -131,7 +141,10 @@ fn arguments(params: &[KeyValue], payload: &Value) -> (Value, Map<String, Value>
 /// record on completion, turned into a whisk error after a crash.
 fn pending_record(inv: &Invocation, id: &str, accepted_at: i64, kind: &str) -> ActivationRecord {
     let fqn = &inv.action.fqn;
-    let mut annotations = vec![KeyValue::new("path", json!(fqn.doc_id())), KeyValue::new("kind", json!(kind))];
+    let mut annotations = vec![
+        KeyValue::new("path", json!(fqn.doc_id())),
+        KeyValue::new("kind", json!(kind)),
+    ];
     if let Some(b) = &inv.action.binding {
         annotations.push(KeyValue::new("binding", json!(b)));
     }
@@ -146,7 +159,10 @@ fn pending_record(inv: &Invocation, id: &str, accepted_at: i64, kind: &str) -> A
         end: 0,
         duration: None,
         cause: inv.cause.clone(),
-        response: ActivationResponse::new(ActivationStatus::WhiskError, json!({"error": "pending"})),
+        response: ActivationResponse::new(
+            ActivationStatus::WhiskError,
+            json!({"error": "pending"}),
+        ),
         logs: vec![],
         annotations,
     };
@@ -176,14 +192,23 @@ fn entity_path(inv: &Invocation) -> String {
 pub fn check_invoke_throttles(state: &AppState, who: &Identity) -> ApiResult<()> {
     let d = &state.inner.config.namespace_defaults;
     let t = &state.inner.activations.throttles;
-    t.check_rate(&who.namespace, crate::throttle::Rate::Invocations, &who.limits, d.invocations_per_minute)?;
+    t.check_rate(
+        &who.namespace,
+        crate::throttle::Rate::Invocations,
+        &who.limits,
+        d.invocations_per_minute,
+    )?;
     t.check_concurrency(&who.namespace, &who.limits, d.concurrent_invocations)
 }
 
 /// Start an activation and wait for it up to `wait` (zero: non-blocking). Returns its id and
 /// how the wait ended. Every acknowledged activation ends with a record: a non-blocking or
 /// timed-out one gets a pending marker first.
-pub async fn invoke(state: &AppState, inv: Invocation, wait: Duration) -> ApiResult<(String, Waited)> {
+pub async fn invoke(
+    state: &AppState,
+    inv: Invocation,
+    wait: Duration,
+) -> ApiResult<(String, Waited)> {
     check_final(&inv)?;
     let id = ids::new_activation_id();
     let accepted_at = now_millis();
@@ -224,12 +249,20 @@ pub async fn invoke(state: &AppState, inv: Invocation, wait: Duration) -> ApiRes
     if wait.is_zero() {
         if msg.store {
             let kind = inv.action.action.exec.kind.clone();
-            state.inner.stores.activations.put_pending(pending_record(&inv, &id, accepted_at, &kind)).await?;
+            state
+                .inner
+                .stores
+                .activations
+                .put_pending(pending_record(&inv, &id, accepted_at, &kind))
+                .await?;
         }
         acts.throttles.started(&inv.who.namespace);
         if acts.publisher.publish(msg).is_err() {
             acts.throttles.completed(&inv.who.namespace);
-            return Err(ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, messages::SERVICE_UNAVAILABLE));
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                messages::SERVICE_UNAVAILABLE,
+            ));
         }
         return Ok((id, Waited::Accepted));
     }
@@ -238,7 +271,10 @@ pub async fn invoke(state: &AppState, inv: Invocation, wait: Duration) -> ApiRes
     if acts.publisher.publish(msg).is_err() {
         acts.forget(&id);
         acts.throttles.completed(&inv.who.namespace);
-        return Err(ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, messages::SERVICE_UNAVAILABLE));
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            messages::SERVICE_UNAVAILABLE,
+        ));
     }
     wait_for(state, &inv, &id, accepted_at, rx, wait).await
 }
@@ -258,20 +294,24 @@ async fn wait_for(
             if store_enabled(&inv.who) {
                 let kind = inv.action.action.exec.kind.clone();
                 // Ignored by the store if the record landed meanwhile.
-                state.inner.stores.activations.put_pending(pending_record(inv, id, accepted_at, &kind)).await?;
+                state
+                    .inner
+                    .stores
+                    .activations
+                    .put_pending(pending_record(inv, id, accepted_at, &kind))
+                    .await?;
             }
             Ok((id.to_string(), Waited::Accepted))
         }
     }
 }
 
+type BoxedInvoke =
+    std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<(String, Waited)>> + Send>>;
+
 /// [`invoke`] behind a `dyn` future: sequences invoke their components recursively, and the
 /// explicit `Send` box breaks the cycle in the compiler's `Send` inference.
-fn invoke_boxed(
-    state: AppState,
-    inv: Invocation,
-    wait: Duration,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<(String, Waited)>> + Send>> {
+fn invoke_boxed(state: AppState, inv: Invocation, wait: Duration) -> BoxedInvoke {
     Box::pin(async move { invoke(&state, inv, wait).await })
 }
 
@@ -285,7 +325,13 @@ fn component_wait(timeout_ms: u64) -> Duration {
 /// waiter registered under `id`.
 async fn run_sequence(state: AppState, inv: Invocation, id: String, accepted_at: i64) {
     let start = now_millis();
-    let components = inv.action.action.exec.components.clone().unwrap_or_default();
+    let components = inv
+        .action
+        .action
+        .exec
+        .components
+        .clone()
+        .unwrap_or_default();
     let mut input = match &inv.payload {
         Value::Object(_) | Value::Array(_) => inv.payload.clone(),
         _ => json!({}),
@@ -296,7 +342,17 @@ async fn run_sequence(state: AppState, inv: Invocation, id: String, accepted_at:
     let mut response = ActivationResponse::new(ActivationStatus::Success, json!({}));
     for c in &components {
         let resolved = match FullyQualifiedName::parse(c, &inv.who.namespace) {
-            Ok(f) => resolve_action(&state, &inv.who, &f.namespace, f.package.as_deref(), &f.name, false).await,
+            Ok(f) => {
+                resolve_action(
+                    &state,
+                    &inv.who,
+                    &f.namespace,
+                    f.package.as_deref(),
+                    &f.name,
+                    false,
+                )
+                .await
+            }
             Err(_) => Err(ApiError::not_found()),
         };
         let action = match resolved {
@@ -323,10 +379,14 @@ async fn run_sequence(state: AppState, inv: Invocation, id: String, accepted_at:
             Ok((child_id, Waited::Done(record))) => {
                 logs.push(child_id);
                 duration += record.get("duration").and_then(Value::as_i64).unwrap_or(0);
-                let r: Option<ActivationResponse> =
-                    record.get("response").and_then(|r| serde_json::from_value(r.clone()).ok());
+                let r: Option<ActivationResponse> = record
+                    .get("response")
+                    .and_then(|r| serde_json::from_value(r.clone()).ok());
                 let Some(r) = r else {
-                    response = ActivationResponse::new(ActivationStatus::WhiskError, json!({"error": "Sequence failed."}));
+                    response = ActivationResponse::new(
+                        ActivationStatus::WhiskError,
+                        json!({"error": "Sequence failed."}),
+                    );
                     break;
                 };
                 let failed = r.status() != ActivationStatus::Success;
@@ -349,7 +409,10 @@ async fn run_sequence(state: AppState, inv: Invocation, id: String, accepted_at:
                 break;
             }
             Err(_) => {
-                response = ActivationResponse::new(ActivationStatus::WhiskError, json!({"error": "Sequence failed."}));
+                response = ActivationResponse::new(
+                    ActivationStatus::WhiskError,
+                    json!({"error": "Sequence failed."}),
+                );
                 break;
             }
         }

@@ -60,7 +60,11 @@ pub fn hash_key(key: &str) -> String {
 /// A fresh `uuid:key` pair from the OS CSPRNG (key: 64 alphanumerics).
 pub fn generate_key() -> (String, String) {
     let uuid = uuid::Uuid::new_v4().to_string();
-    let key: String = rand::rngs::OsRng.sample_iter(&Alphanumeric).take(64).map(char::from).collect();
+    let key: String = rand::rngs::OsRng
+        .sample_iter(&Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect();
     (uuid, key)
 }
 
@@ -82,7 +86,8 @@ pub async fn ensure_namespace(
     if store.namespace(namespace).await?.is_some() {
         return Ok(false);
     }
-    let (uuid, key) = split_auth(auth).ok_or(StoreError::Backend("malformed bootstrap key".into()))?;
+    let (uuid, key) =
+        split_auth(auth).ok_or(StoreError::Backend("malformed bootstrap key".into()))?;
     store
         .create_namespace(NamespaceRecord {
             subject: namespace.to_string(),
@@ -95,14 +100,21 @@ pub async fn ensure_namespace(
     Ok(true)
 }
 
+/// When a record was read, and the record (`None`: no such uuid).
+type CachedIdentity = (Instant, Option<Arc<NamespaceRecord>>);
+
 /// Caches uuid → namespace record for [`CACHE_TTL`].
 #[derive(Debug, Default)]
 pub struct IdentityCache {
-    entries: RwLock<HashMap<String, (Instant, Option<Arc<NamespaceRecord>>)>>,
+    entries: RwLock<HashMap<String, CachedIdentity>>,
 }
 
 impl IdentityCache {
-    async fn lookup(&self, store: &dyn AuthStore, uuid: &str) -> Result<Option<Arc<NamespaceRecord>>, ApiError> {
+    async fn lookup(
+        &self,
+        store: &dyn AuthStore,
+        uuid: &str,
+    ) -> Result<Option<Arc<NamespaceRecord>>, ApiError> {
         if let Ok(map) = self.entries.read() {
             if let Some((at, rec)) = map.get(uuid) {
                 if at.elapsed() < CACHE_TTL {
@@ -137,7 +149,10 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Iden
         .lookup(state.inner.stores.auth.as_ref(), uuid)
         .await?
         .ok_or_else(invalid)?;
-    let matches: bool = hash_key(key).as_bytes().ct_eq(rec.key_hash.as_bytes()).into();
+    let matches: bool = hash_key(key)
+        .as_bytes()
+        .ct_eq(rec.key_hash.as_bytes())
+        .into();
     if !matches {
         return Err(invalid());
     }
@@ -157,8 +172,14 @@ pub struct Auth(pub Identity);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         authenticate(state, header).await.map(Auth)
     }
 }

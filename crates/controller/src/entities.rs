@@ -43,7 +43,11 @@ pub fn typed<T: DeserializeOwned>(kind: EntityKind, stored: StoredEntity) -> Api
         tracing::error!(id = %stored.id, error = %e, "corrupted entity document");
         ApiError::internal()
     })?;
-    Ok(Loaded { entity, rev: stored.rev, code: stored.code })
+    Ok(Loaded {
+        entity,
+        rev: stored.rev,
+        code: stored.code,
+    })
 }
 
 /// Write an entity document (`rev: None` creates).
@@ -113,9 +117,19 @@ pub async fn resolve_package(
     let resource = fqn.doc_id();
     let loaded: Option<Loaded<WhiskPackage>> = load(state, EntityKind::Package, &resource, false)
         .await
-        .or_else(|e| if owns(who, ns) { Err(e) } else { Err(ApiError::forbidden(&resource)) })?;
+        .map_err(|e| {
+            if owns(who, ns) {
+                e
+            } else {
+                ApiError::forbidden(&resource)
+            }
+        })?;
     let Some(pkg) = loaded else {
-        return Err(if owns(who, ns) { ApiError::not_found() } else { ApiError::forbidden(&resource) });
+        return Err(if owns(who, ns) {
+            ApiError::not_found()
+        } else {
+            ApiError::forbidden(&resource)
+        });
     };
     if !owns(who, ns) && !pkg.entity.publish {
         return Err(ApiError::forbidden(&resource));
@@ -138,8 +152,10 @@ pub async fn resolve_package(
         ));
     }
     let target_id = target_fqn.doc_id();
-    let target: Option<Loaded<WhiskPackage>> =
-        load(state, EntityKind::Package, &target_id, false).await.ok().flatten();
+    let target: Option<Loaded<WhiskPackage>> = load(state, EntityKind::Package, &target_id, false)
+        .await
+        .ok()
+        .flatten();
     let Some(target) = target else {
         return Err(ApiError::not_found());
     };
@@ -205,7 +221,14 @@ pub async fn resolve_action(
         return Err(ApiError::not_found());
     };
     let params = kv_merge(&pkg_params, &a.entity.parameters);
-    Ok(ResolvedAction { action: a.entity, rev: a.rev, code: a.code, fqn, binding, params })
+    Ok(ResolvedAction {
+        action: a.entity,
+        rev: a.rev,
+        code: a.code,
+        fqn,
+        binding,
+        params,
+    })
 }
 
 /// The action JSON with its code put back into `exec`.

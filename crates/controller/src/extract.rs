@@ -26,20 +26,29 @@ pub async fn read_body(body: Body, declared: Option<u64>, max: u64) -> Result<By
     let limit = usize::try_from(max).unwrap_or(usize::MAX);
     match Limited::new(body, limit).collect().await {
         Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(ApiError::too_large(messages::request_too_large(max.saturating_add(1), max)))
-        }
-        Err(_) => Err(ApiError::bad_request(messages::malformed("the request body could not be read"))),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::too_large(
+            messages::request_too_large(max.saturating_add(1), max),
+        )),
+        Err(_) => Err(ApiError::bad_request(messages::malformed(
+            "the request body could not be read",
+        ))),
     }
 }
 
 /// The `Content-Length` of a request, if declared.
 pub fn content_length(headers: &axum::http::HeaderMap) -> Option<u64> {
-    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else { return Ok(()) };
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
     let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
     let mime = ct.split(';').next().unwrap_or("").trim();
     if mime.is_empty() || mime == "application/json" || mime.ends_with("+json") {
@@ -47,15 +56,23 @@ fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("{} Expected:\napplication/json", messages::UNSUPPORTED_MEDIA_TYPE),
+            format!(
+                "{} Expected:\napplication/json",
+                messages::UNSUPPORTED_MEDIA_TYPE
+            ),
         ))
     }
 }
 
 /// Parse JSON with OpenWhisk's "malformed" message; an empty body is `{}`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(messages::malformed(&e.to_string())))
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(messages::malformed(&e.to_string())))
 }
 
 /// A JSON request body of up to [`MAX_BODY_BYTES`] (entity PUTs; code uploads).
@@ -125,12 +142,20 @@ pub const DEFAULT_LIST_LIMIT: u64 = 30;
 
 /// Parse list parameters from the query; `collection` names the collection in messages.
 pub fn list_params(query: &[(String, String)], collection: &str) -> Result<ListParams, ApiError> {
-    let mut p = ListParams { skip: 0, limit: DEFAULT_LIST_LIMIT, count: false };
+    let mut p = ListParams {
+        skip: 0,
+        limit: DEFAULT_LIST_LIMIT,
+        count: false,
+    };
     for (k, v) in query {
         match k.as_str() {
             "limit" => {
                 let n: i64 = v.parse().map_err(|_| {
-                    ApiError::bad_request(messages::list_limit_out_of_range(v, collection, MAX_LIST_LIMIT))
+                    ApiError::bad_request(messages::list_limit_out_of_range(
+                        v,
+                        collection,
+                        MAX_LIST_LIMIT,
+                    ))
                 })?;
                 if !(0..=MAX_LIST_LIMIT as i64).contains(&n) {
                     return Err(ApiError::bad_request(messages::list_limit_out_of_range(
@@ -142,11 +167,13 @@ pub fn list_params(query: &[(String, String)], collection: &str) -> Result<ListP
                 p.limit = if n == 0 { MAX_LIST_LIMIT } else { n as u64 };
             }
             "skip" => {
-                let n: i64 = v
-                    .parse()
-                    .map_err(|_| ApiError::bad_request(messages::list_skip_negative(v, collection)))?;
+                let n: i64 = v.parse().map_err(|_| {
+                    ApiError::bad_request(messages::list_skip_negative(v, collection))
+                })?;
                 if n < 0 {
-                    return Err(ApiError::bad_request(messages::list_skip_negative(v, collection)));
+                    return Err(ApiError::bad_request(messages::list_skip_negative(
+                        v, collection,
+                    )));
                 }
                 p.skip = n as u64;
             }
@@ -176,7 +203,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
             .filter(|s| !s.is_empty())
             .map(|kv| {
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                let dec = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+                let dec = |s: &str| {
+                    percent_decode_str(&s.replace('+', " "))
+                        .decode_utf8_lossy()
+                        .into_owned()
+                };
                 (dec(k), dec(v))
             })
             .collect();
@@ -186,7 +217,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
 
 impl Query {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn flag(&self, key: &str) -> bool {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use whirl_bus::{ActivationPublisher, CompletionMessage};
 use whirl_core::limits::{ActionLimitRanges, NamespaceDefaults};
 use whirl_core::runtimes::Runtimes;
-use whirl_bus::{ActivationPublisher, CompletionMessage};
 use whirl_store::Stores;
 
 pub mod activation;

@@ -12,7 +12,10 @@ fn op(summary: &str, params: Vec<Value>, body: Option<&str>, ok: &str, errors: &
     let mut responses = Map::new();
     responses.insert("200".into(), json!({"description": ok}));
     for code in errors {
-        responses.insert(code.to_string(), json!({"$ref": "#/components/responses/Error"}));
+        responses.insert(
+            code.to_string(),
+            json!({"$ref": "#/components/responses/Error"}),
+        );
     }
     let mut o = json!({"summary": summary, "parameters": params, "responses": responses});
     if let Some(schema) = body {
@@ -23,16 +26,36 @@ fn op(summary: &str, params: Vec<Value>, body: Option<&str>, ok: &str, errors: &
 
 fn list_params() -> Vec<Value> {
     vec![
-        param("namespace", "path", "string", "namespace, or _ for the caller's"),
-        param("limit", "query", "integer", "number of entities to return, 0..200 (0 = 200), default 30"),
+        param(
+            "namespace",
+            "path",
+            "string",
+            "namespace, or _ for the caller's",
+        ),
+        param(
+            "limit",
+            "query",
+            "integer",
+            "number of entities to return, 0..200 (0 = 200), default 30",
+        ),
         param("skip", "query", "integer", "number of entities to skip"),
-        param("count", "query", "boolean", "return {\"<collection>\": N} instead of the list"),
+        param(
+            "count",
+            "query",
+            "boolean",
+            "return {\"<collection>\": N} instead of the list",
+        ),
     ]
 }
 
 fn entity_params(extra: &[Value]) -> Vec<Value> {
     let mut v = vec![
-        param("namespace", "path", "string", "namespace, or _ for the caller's"),
+        param(
+            "namespace",
+            "path",
+            "string",
+            "namespace, or _ for the caller's",
+        ),
         param("name", "path", "string", "entity name"),
     ];
     v.extend_from_slice(extra);
@@ -41,35 +64,92 @@ fn entity_params(extra: &[Value]) -> Vec<Value> {
 
 /// The document.
 pub fn document() -> Value {
-    let overwrite = param("overwrite", "query", "boolean", "replace an existing entity");
+    let overwrite = param(
+        "overwrite",
+        "query",
+        "boolean",
+        "replace an existing entity",
+    );
     let mut paths = Map::new();
-    paths.insert("/".into(), json!({"get": op("API information", vec![], None, "API version and build", &[])}));
-    paths.insert("/api-docs".into(), json!({"get": op("This document", vec![], None, "OpenAPI document", &[])}));
+    paths.insert(
+        "/".into(),
+        json!({"get": op("API information", vec![], None, "API version and build", &[])}),
+    );
+    paths.insert(
+        "/api-docs".into(),
+        json!({"get": op("This document", vec![], None, "OpenAPI document", &[])}),
+    );
     paths.insert("/namespaces".into(), json!({"get": op("The caller's namespaces", vec![], None, "array of namespace names", &[401])}));
     paths.insert(
         "/namespaces/{namespace}/limits".into(),
         json!({"get": op("Namespace limits", entity_params(&[])[..1].to_vec(), None, "limits", &[401, 403])}),
     );
-    for (coll, schema) in [("actions", "ActionPut"), ("packages", "PackagePut"), ("triggers", "TriggerPut"), ("rules", "RulePut")] {
+    for (coll, schema) in [
+        ("actions", "ActionPut"),
+        ("packages", "PackagePut"),
+        ("triggers", "TriggerPut"),
+        ("rules", "RulePut"),
+    ] {
         paths.insert(
             format!("/namespaces/{{namespace}}/{coll}"),
             json!({"get": op(&format!("List {coll}"), list_params(), None, "array of summaries", &[400, 401, 403])}),
         );
         let mut item = Map::new();
-        item.insert("get".into(), op(&format!("Get one of {coll}"), entity_params(&[]), None, "the entity", &[401, 403, 404, 409]));
+        item.insert(
+            "get".into(),
+            op(
+                &format!("Get one of {coll}"),
+                entity_params(&[]),
+                None,
+                "the entity",
+                &[401, 403, 404, 409],
+            ),
+        );
         item.insert(
             "put".into(),
-            op(&format!("Create or update one of {coll}"), entity_params(std::slice::from_ref(&overwrite)), Some(schema), "the stored entity", &[400, 401, 403, 409, 413]),
+            op(
+                &format!("Create or update one of {coll}"),
+                entity_params(std::slice::from_ref(&overwrite)),
+                Some(schema),
+                "the stored entity",
+                &[400, 401, 403, 409, 413],
+            ),
         );
         let mut del_params = vec![];
         if coll == "packages" {
-            del_params.push(param("force", "query", "boolean", "also delete the package's actions"));
+            del_params.push(param(
+                "force",
+                "query",
+                "boolean",
+                "also delete the package's actions",
+            ));
         }
-        item.insert("delete".into(), op(&format!("Delete one of {coll}"), entity_params(&del_params), None, "the deleted entity", &[401, 403, 404, 409]));
+        item.insert(
+            "delete".into(),
+            op(
+                &format!("Delete one of {coll}"),
+                entity_params(&del_params),
+                None,
+                "the deleted entity",
+                &[401, 403, 404, 409],
+            ),
+        );
         if coll == "rules" {
-            item.insert("post".into(), op("Enable or disable a rule", entity_params(&[]), Some("RuleStatus"), "OK", &[400, 401, 404, 409]));
+            item.insert(
+                "post".into(),
+                op(
+                    "Enable or disable a rule",
+                    entity_params(&[]),
+                    Some("RuleStatus"),
+                    "OK",
+                    &[400, 401, 404, 409],
+                ),
+            );
         }
-        paths.insert(format!("/namespaces/{{namespace}}/{coll}/{{name}}"), Value::Object(item));
+        paths.insert(
+            format!("/namespaces/{{namespace}}/{coll}/{{name}}"),
+            Value::Object(item),
+        );
     }
     paths.insert(
         "/namespaces/{namespace}/actions/{package}/{name}".into(),
@@ -88,13 +168,26 @@ pub fn document() -> Value {
     );
     let mut act_list = list_params();
     act_list.extend([
-        param("docs", "query", "boolean", "full records instead of summaries"),
-        param("name", "query", "string", "only activations of this action (name or package/name)"),
+        param(
+            "docs",
+            "query",
+            "boolean",
+            "full records instead of summaries",
+        ),
+        param(
+            "name",
+            "query",
+            "string",
+            "only activations of this action (name or package/name)",
+        ),
         param("since", "query", "integer", "epoch ms lower bound on start"),
         param("upto", "query", "integer", "epoch ms upper bound on start"),
     ]);
     paths.insert("/namespaces/{namespace}/activations".into(), json!({"get": op("List activations", act_list, None, "summaries or records", &[400, 401, 403])}));
-    let id_params = vec![param("namespace", "path", "string", "namespace"), param("activationid", "path", "string", "32 hex chars")];
+    let id_params = vec![
+        param("namespace", "path", "string", "namespace"),
+        param("activationid", "path", "string", "32 hex chars"),
+    ];
     paths.insert("/namespaces/{namespace}/activations/{activationid}".into(), json!({"get": op("Get an activation", id_params.clone(), None, "the activation record", &[400, 401, 403, 404])}));
     paths.insert("/namespaces/{namespace}/activations/{activationid}/logs".into(), json!({"get": op("Activation logs", id_params.clone(), None, "{\"logs\": [...]}", &[400, 401, 403, 404])}));
     paths.insert("/namespaces/{namespace}/activations/{activationid}/result".into(), json!({"get": op("Activation result", id_params, None, "the response object", &[400, 401, 403, 404])}));

@@ -33,9 +33,10 @@ pub enum Rate {
 
 fn limit_of(overrides: &Map<String, Value>, key: &str, default: u64) -> Result<u64, ApiError> {
     match overrides.get(key).and_then(Value::as_i64) {
-        Some(n) if n <= 0 => {
-            Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, messages::NAMESPACE_LIMIT_UNDERZERO))
-        }
+        Some(n) if n <= 0 => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            messages::NAMESPACE_LIMIT_UNDERZERO,
+        )),
         Some(n) => Ok(n as u64),
         None => Ok(default),
     }
@@ -124,15 +125,24 @@ mod tests {
         assert!(t.check_rate("a", Rate::Invocations, &o, 2).is_ok());
         assert!(t.check_rate("a", Rate::Invocations, &o, 2).is_ok());
         let e = t.check_rate("a", Rate::Invocations, &o, 2).unwrap_err();
-        assert_eq!(e.message, "Too many requests in the last minute (count: 3, allowed: 2).");
+        assert_eq!(
+            e.message,
+            "Too many requests in the last minute (count: 3, allowed: 2)."
+        );
         assert!(t.check_rate("a", Rate::Fires, &o, 2).is_ok());
         t.started("a");
         let e = t.check_concurrency("a", &o, 1).unwrap_err();
-        assert_eq!(e.message, "Too many concurrent requests in flight (count: 1, allowed: 1).");
+        assert_eq!(
+            e.message,
+            "Too many concurrent requests in flight (count: 1, allowed: 1)."
+        );
         t.completed("a");
         assert!(t.check_concurrency("a", &o, 1).is_ok());
         let mut zero = Map::new();
         zero.insert("concurrentInvocations".into(), serde_json::json!(0));
-        assert_eq!(t.check_concurrency("a", &zero, 5).unwrap_err().message, messages::NAMESPACE_LIMIT_UNDERZERO);
+        assert_eq!(
+            t.check_concurrency("a", &zero, 5).unwrap_err().message,
+            messages::NAMESPACE_LIMIT_UNDERZERO
+        );
     }
 }

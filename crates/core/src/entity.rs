@@ -21,7 +21,12 @@ pub struct KeyValue {
 
 impl KeyValue {
     pub fn new(key: impl Into<String>, value: Value) -> Self {
-        Self { key: key.into(), value, init: false, encryption: None }
+        Self {
+            key: key.into(),
+            value,
+            init: false,
+            encryption: None,
+        }
     }
 }
 
@@ -43,7 +48,11 @@ pub fn kv_set(kvs: &mut KeyValues, key: &str, value: Value) {
 
 /// `base` overridden by `over` (entries of `over` win; OpenWhisk's `++` on Parameters).
 pub fn kv_merge(base: &[KeyValue], over: &[KeyValue]) -> KeyValues {
-    let mut out: KeyValues = base.iter().filter(|b| !over.iter().any(|o| o.key == b.key)).cloned().collect();
+    let mut out: KeyValues = base
+        .iter()
+        .filter(|b| !over.iter().any(|o| o.key == b.key))
+        .cloned()
+        .collect();
     out.extend(over.iter().cloned());
     out
 }
@@ -61,12 +70,16 @@ pub fn kv_truthy(kvs: &[KeyValue], key: &str) -> bool {
 
 /// Parameters as a JSON object (for invocation payloads).
 pub fn kv_to_object(kvs: &[KeyValue]) -> Map<String, Value> {
-    kvs.iter().map(|kv| (kv.key.clone(), kv.value.clone())).collect()
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), kv.value.clone()))
+        .collect()
 }
 
 /// Serialized size of parameters or annotations, as checked against the 1 MB limit.
 pub fn kv_size(kvs: &[KeyValue]) -> usize {
-    serde_json::to_vec(kvs).map(|v| v.len()).unwrap_or(usize::MAX)
+    serde_json::to_vec(kvs)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX)
 }
 
 /// `exec` of an action as stored (without `code`, which is an attachment) and returned.
@@ -109,12 +122,14 @@ pub struct ExecPut {
 /// and it uses only the base64 alphabet.
 pub fn is_binary_code(code: &str) -> bool {
     let t = code.trim();
-    if t.is_empty() || t.len() % 4 != 0 {
+    if t.is_empty() || !t.len().is_multiple_of(4) {
         return false;
     }
     let body = t.trim_end_matches('=');
     t.len() - body.len() <= 2
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 /// A stored action (code kept separately).
@@ -312,7 +327,11 @@ pub struct ActivationResponse {
 impl ActivationResponse {
     pub fn new(status: ActivationStatus, result: Value) -> Self {
         let size = serde_json::to_vec(&result).map(|v| v.len() as u64).ok();
-        Self { status_code: status.code(), result: Some(result), size }
+        Self {
+            status_code: status.code(),
+            result: Some(result),
+            size,
+        }
     }
 
     pub fn status(&self) -> ActivationStatus {
@@ -324,7 +343,9 @@ impl ActivationResponse {
 /// `status`, `duration` added (omitted with `end` when `end` is 0).
 pub fn activation_api_view(stored: &Value) -> Value {
     let mut v = stored.clone();
-    let Some(obj) = v.as_object_mut() else { return v };
+    let Some(obj) = v.as_object_mut() else {
+        return v;
+    };
     let start = obj.get("start").and_then(Value::as_i64).unwrap_or(0);
     let end = obj.get("end").and_then(Value::as_i64).unwrap_or(0);
     if end == 0 {
@@ -334,7 +355,10 @@ pub fn activation_api_view(stored: &Value) -> Value {
         obj.insert("duration".into(), json!(end - start));
     }
     if let Some(Value::Object(resp)) = obj.get_mut("response") {
-        let code = resp.remove("statusCode").and_then(|c| c.as_u64()).unwrap_or(3);
+        let code = resp
+            .remove("statusCode")
+            .and_then(|c| c.as_u64())
+            .unwrap_or(3);
         let status = ActivationStatus::from_code(code);
         resp.insert("status".into(), json!(status.as_str()));
         resp.insert("success".into(), json!(code == 0));
@@ -345,7 +369,15 @@ pub fn activation_api_view(stored: &Value) -> Value {
 /// The list-summary form of a stored activation document.
 pub fn activation_summary(stored: &Value) -> Value {
     let mut out = Map::new();
-    for k in ["namespace", "name", "version", "publish", "annotations", "activationId", "start"] {
+    for k in [
+        "namespace",
+        "name",
+        "version",
+        "publish",
+        "annotations",
+        "activationId",
+        "start",
+    ] {
         if let Some(v) = stored.get(k) {
             out.insert(k.into(), v.clone());
         }
@@ -354,7 +386,10 @@ pub fn activation_summary(stored: &Value) -> Value {
     let end = stored.get("end").and_then(Value::as_i64).unwrap_or(0);
     if end != 0 {
         out.insert("end".into(), json!(end));
-        let d = stored.get("duration").and_then(Value::as_i64).unwrap_or(end - start);
+        let d = stored
+            .get("duration")
+            .and_then(Value::as_i64)
+            .unwrap_or(end - start);
         out.insert("duration".into(), json!(d));
     }
     if let Some(c) = stored.get("cause") {

@@ -17,7 +17,11 @@ pub fn new_activation_id() -> String {
 
 /// A new transaction id: 32 random alphanumerics.
 pub fn new_transaction_id() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }
 
 /// Validate an activation id from a URL; the error is OpenWhisk's 400 message.
@@ -42,7 +46,9 @@ mod tests {
         assert_eq!(a.len(), 32);
         assert!(validate_activation_id(&a).is_ok());
         assert_eq!(new_transaction_id().len(), 32);
-        assert!(validate_activation_id("zz").unwrap_err().contains("length is 2"));
+        assert!(validate_activation_id("zz")
+            .unwrap_err()
+            .contains("length is 2"));
         assert_eq!(
             validate_activation_id(&"g".repeat(32)).unwrap_err(),
             messages::INVALID_ACTIVATION_ID

@@ -58,10 +58,26 @@ pub struct ActionLimitRanges {
 impl Default for ActionLimitRanges {
     fn default() -> Self {
         Self {
-            timeout: Range { min: 100, max: 300_000, std: 60_000 },
-            memory: Range { min: 128, max: 512, std: 256 },
-            logs: Range { min: 0, max: 10, std: 10 },
-            concurrency: Range { min: 1, max: 1, std: 1 },
+            timeout: Range {
+                min: 100,
+                max: 300_000,
+                std: 60_000,
+            },
+            memory: Range {
+                min: 128,
+                max: 512,
+                std: 256,
+            },
+            logs: Range {
+                min: 0,
+                max: 10,
+                std: 10,
+            },
+            concurrency: Range {
+                min: 1,
+                max: 1,
+                std: 1,
+            },
         }
     }
 }
@@ -79,7 +95,11 @@ impl ActionLimitRanges {
 
     /// Merge a PUT's limits over `base` (defaults on create, the old limits on update) and check
     /// each against the ranges. The error is OpenWhisk's message.
-    pub fn resolve(&self, base: ActionLimits, put: &ActionLimitsPut) -> Result<ActionLimits, String> {
+    pub fn resolve(
+        &self,
+        base: ActionLimits,
+        put: &ActionLimitsPut,
+    ) -> Result<ActionLimits, String> {
         let l = ActionLimits {
             timeout: put.timeout.unwrap_or(base.timeout),
             memory: put.memory.unwrap_or(base.memory),
@@ -171,17 +191,40 @@ mod tests {
         let d = r.defaults();
         assert_eq!(d.memory, 256);
         let e = r
-            .resolve(d, &ActionLimitsPut { memory: Some(1024), ..Default::default() })
+            .resolve(
+                d,
+                &ActionLimitsPut {
+                    memory: Some(1024),
+                    ..Default::default()
+                },
+            )
             .unwrap_err();
-        assert_eq!(e, "requirement failed: memory 1024 MB exceeds allowed threshold of 512 MB");
+        assert_eq!(
+            e,
+            "requirement failed: memory 1024 MB exceeds allowed threshold of 512 MB"
+        );
         let e = r
-            .resolve(d, &ActionLimitsPut { timeout: Some(50), ..Default::default() })
+            .resolve(
+                d,
+                &ActionLimitsPut {
+                    timeout: Some(50),
+                    ..Default::default()
+                },
+            )
             .unwrap_err();
         assert_eq!(
             e,
             "requirement failed: duration 50 milliseconds below allowed threshold of 100 milliseconds"
         );
-        let l = r.resolve(d, &ActionLimitsPut { logs: Some(0), ..Default::default() }).unwrap();
+        let l = r
+            .resolve(
+                d,
+                &ActionLimitsPut {
+                    logs: Some(0),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         assert_eq!(l.logs, 0);
         assert_eq!(l.timeout, 60_000);
     }

@@ -4,7 +4,8 @@
 pub const RESOURCE_DOES_NOT_EXIST: &str = "The requested resource does not exist.";
 pub const RESOURCE_EXISTS: &str = "resource already exists";
 pub const CONFLICT_DETECTED: &str = "Concurrent modification to resource detected.";
-pub const CONFORMANCE_MISMATCH: &str = "Resource by this name exists but is not in this collection.";
+pub const CONFORMANCE_MISMATCH: &str =
+    "Resource by this name exists but is not in this collection.";
 pub const AUTHENTICATION_INVALID: &str = "The supplied authentication is invalid";
 pub const AUTHENTICATION_REQUIRED: &str =
     "The resource requires authentication, which was not supplied with the request";

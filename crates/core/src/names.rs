@@ -64,8 +64,16 @@ pub struct FullyQualifiedName {
 }
 
 impl FullyQualifiedName {
-    pub fn new(namespace: impl Into<String>, package: Option<String>, name: impl Into<String>) -> Self {
-        Self { namespace: namespace.into(), package, name: name.into() }
+    pub fn new(
+        namespace: impl Into<String>,
+        package: Option<String>,
+        name: impl Into<String>,
+    ) -> Self {
+        Self {
+            namespace: namespace.into(),
+            package,
+            name: name.into(),
+        }
     }
 
     /// The entity path: `ns` or `ns/pkg`.
@@ -94,7 +102,11 @@ impl FullyQualifiedName {
             (_, [ns, pkg, name]) => (*ns, Some(*pkg), *name),
             _ => return Err(NameError::IllegalEntity),
         };
-        let ns = if ns == DEFAULT_NAMESPACE { default_ns } else { ns };
+        let ns = if ns == DEFAULT_NAMESPACE {
+            default_ns
+        } else {
+            ns
+        };
         validate_namespace(ns)?;
         if let Some(p) = pkg {
             validate_name(p)?;
@@ -136,7 +148,10 @@ mod tests {
         assert_eq!(validate_name("a\u{1}b"), Err(NameError::IllegalEntity));
         assert_eq!(validate_name(""), Err(NameError::IllegalEntity));
         assert!(validate_name(&"a".repeat(256)).is_ok());
-        assert_eq!(validate_name(&"a".repeat(257)), Err(NameError::TooLong(257)));
+        assert_eq!(
+            validate_name(&"a".repeat(257)),
+            Err(NameError::TooLong(257))
+        );
         assert_eq!(validate_namespace("-x"), Err(NameError::IllegalNamespace));
     }
 

@@ -48,7 +48,12 @@ impl Default for Runtimes {
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
             details: None,
         };
-        Self { kinds: vec![k("nodejs:20", "nodejs", &[]), k("python:3.11", "python", &["python:3"])] }
+        Self {
+            kinds: vec![
+                k("nodejs:20", "nodejs", &[]),
+                k("python:3.11", "python", &["python:3"]),
+            ],
+        }
     }
 }
 
@@ -108,6 +113,9 @@ mod tests {
         assert_eq!(r.resolve("nodejs:default").unwrap().kind, "nodejs:20");
         assert_eq!(r.resolve("python:3").unwrap().kind, "python:3.11");
         let e = r.resolve("cobol:1").unwrap_err();
-        assert!(e.starts_with("The specified runtime 'cobol:1' is not supported"), "{e}");
+        assert!(
+            e.starts_with("The specified runtime 'cobol:1' is not supported"),
+            "{e}"
+        );
     }
 }

@@ -11,10 +11,17 @@ pub struct SemVer {
 }
 
 impl SemVer {
-    pub const INITIAL: SemVer = SemVer { major: 0, minor: 0, patch: 1 };
+    pub const INITIAL: SemVer = SemVer {
+        major: 0,
+        minor: 0,
+        patch: 1,
+    };
 
     pub fn bump_patch(self) -> Self {
-        Self { patch: self.patch.saturating_add(1), ..self }
+        Self {
+            patch: self.patch.saturating_add(1),
+            ..self
+        }
     }
 }
 
@@ -50,7 +57,11 @@ impl FromStr for SemVer {
         if n == [0, 0, 0] {
             return Err(SemVerError);
         }
-        Ok(SemVer { major: n[0], minor: n[1], patch: n[2] })
+        Ok(SemVer {
+            major: n[0],
+            minor: n[1],
+            patch: n[2],
+        })
     }
 }
 

@@ -9,14 +9,17 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 use whirl_bus::{ActivationMessage, CompletionMessage, CompletionPublisher};
 use whirl_core::entity::{
-    kv_get, ActivationResponse, ActivationStatus, KeyValue, WhiskAction, WhiskActivation,
+    ActivationResponse, ActivationStatus, KeyValue, WhiskAction, WhiskActivation,
 };
 use whirl_core::limits::MB;
 use whirl_core::now_millis;
 use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
-use whirl_runtime::{ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, Outcome, RunRequest};
+use whirl_runtime::{
+    ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, Outcome, RunRequest,
+};
 use whirl_store::{ActivationRecord, Stores};
 
 pub mod pool;
@@ -71,7 +74,9 @@ struct Shared {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("config", &self.config).finish()
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -145,8 +150,14 @@ pub async fn finish_interrupted(stores: &Stores) -> Result<usize, whirl_store::S
         let now = now_millis();
         if let Some(obj) = rec.doc.as_object_mut() {
             obj.insert("end".into(), json!(now.max(rec.start)));
-            let resp = ActivationResponse::new(ActivationStatus::WhiskError, json!({ "error": INTERRUPTED }));
-            obj.insert("response".into(), serde_json::to_value(resp).unwrap_or(Value::Null));
+            let resp = ActivationResponse::new(
+                ActivationStatus::WhiskError,
+                json!({ "error": INTERRUPTED }),
+            );
+            obj.insert(
+                "response".into(),
+                serde_json::to_value(resp).unwrap_or(Value::Null),
+            );
         }
         rec.end = now.max(rec.start);
         stores.activations.put(rec).await?;
@@ -156,13 +167,16 @@ pub async fn finish_interrupted(stores: &Stores) -> Result<usize, whirl_store::S
 
 async fn consume(shared: Arc<Shared>, mut feed: mpsc::UnboundedReceiver<ActivationMessage>) {
     while let Some(msg) = feed.recv().await {
-        tokio::spawn(activate(shared.clone(), msg));
+        let span = tracing::debug_span!("activation", activation_id = %msg.activation_id,
+            namespace = %msg.user.namespace, action = %msg.action_id, transid = %msg.transaction_id);
+        tokio::spawn(activate(shared.clone(), msg).instrument(span));
     }
 }
 
 /// Pause idle containers after the grace period; destroy them after the idle timeout.
 async fn janitor(shared: Arc<Shared>) {
-    let tick = (shared.config.pause_grace / 2).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let tick =
+        (shared.config.pause_grace / 2).clamp(Duration::from_millis(100), Duration::from_secs(1));
     loop {
         tokio::time::sleep(tick).await;
         for c in shared.pool.take_expired(shared.config.idle_timeout) {
@@ -189,7 +203,10 @@ async fn janitor(shared: Arc<Shared>) {
 
 fn container_id(shared: &Shared, kind: &str) -> String {
     let n = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let kind: String = kind.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let kind: String = kind
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     format!("wsk-{}-{n}-{kind}", shared.instance)
 }
 
@@ -217,9 +234,18 @@ async fn add_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
     }
 }
 
-async fn load_action(shared: &Shared, id: &str, rev: u64) -> Option<Arc<(WhiskAction, Option<String>)>> {
+async fn load_action(
+    shared: &Shared,
+    id: &str,
+    rev: u64,
+) -> Option<Arc<(WhiskAction, Option<String>)>> {
     let key = (id.to_string(), rev);
-    if let Some(a) = shared.actions.lock().ok().and_then(|m| m.get(&key).cloned()) {
+    if let Some(a) = shared
+        .actions
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&key).cloned())
+    {
         return Some(a);
     }
     let stored = shared.stores.entities.get(id, true).await.ok()??;
@@ -276,15 +302,16 @@ fn failure(status: ActivationStatus, message: &str, start: i64, wait_time: i64) 
 }
 
 async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
-    let span = tracing::debug_span!("activation", activation_id = %msg.activation_id,
-        namespace = %msg.user.namespace, action = %msg.action_id, transid = %msg.transaction_id);
-    let _enter = span.enter();
-    drop(_enter);
     let loaded = load_action(&shared, &msg.action_id, msg.revision).await;
     let (record, annotations_limits) = match loaded {
         None => {
             let now = now_millis();
-            let run = failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+            let run = failure(
+                ActivationStatus::WhiskError,
+                PROVISION_FAILED,
+                now,
+                now - msg.accepted_at,
+            );
             (run, None)
         }
         Some(entry) => {
@@ -292,7 +319,12 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
             let run = match runtime_kind(action) {
                 Err(e) => {
                     let now = now_millis();
-                    failure(ActivationStatus::DeveloperError, &e, now, now - msg.accepted_at)
+                    failure(
+                        ActivationStatus::DeveloperError,
+                        &e,
+                        now,
+                        now - msg.accepted_at,
+                    )
                 }
                 Ok(kind) => execute(&shared, &msg, action, code.as_deref(), &kind).await,
             };
@@ -340,7 +372,11 @@ fn entity_path(msg: &ActivationMessage) -> String {
     }
 }
 
-fn build_record(msg: &ActivationMessage, run: &Run, action: Option<&WhiskAction>) -> WhiskActivation {
+fn build_record(
+    msg: &ActivationMessage,
+    run: &Run,
+    action: Option<&WhiskAction>,
+) -> WhiskActivation {
     let name = msg.action_id.rsplit('/').next().unwrap_or("").to_string();
     let mut annotations = vec![KeyValue::new("path", json!(msg.action_id))];
     if let Some(b) = &msg.binding {
@@ -348,7 +384,10 @@ fn build_record(msg: &ActivationMessage, run: &Run, action: Option<&WhiskAction>
     }
     if let Some(a) = action {
         annotations.push(KeyValue::new("kind", json!(a.exec.kind)));
-        annotations.push(KeyValue::new("limits", serde_json::to_value(a.limits).unwrap_or(Value::Null)));
+        annotations.push(KeyValue::new(
+            "limits",
+            serde_json::to_value(a.limits).unwrap_or(Value::Null),
+        ));
     }
     annotations.push(KeyValue::new("timeout", json!(run.timed_out)));
     annotations.push(KeyValue::new("waitTime", json!(run.wait_time.max(0))));
@@ -380,7 +419,13 @@ fn status_of(o: &Outcome) -> ActivationStatus {
 }
 
 /// Acquire a container, init it if needed, run, and give it back (or destroy it).
-async fn execute(shared: &Arc<Shared>, msg: &ActivationMessage, action: &WhiskAction, code: Option<&str>, kind: &str) -> Run {
+async fn execute(
+    shared: &Arc<Shared>,
+    msg: &ActivationMessage,
+    action: &WhiskAction,
+    code: Option<&str>,
+    kind: &str,
+) -> Run {
     let memory = u32::try_from(action.limits.memory).unwrap_or(u32::MAX);
     let key = WarmKey {
         namespace: msg.user.namespace.clone(),
@@ -394,7 +439,12 @@ async fn execute(shared: &Arc<Shared>, msg: &ActivationMessage, action: &WhiskAc
     }
     let Some(acquired) = acquired else {
         let now = now_millis();
-        return failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+        return failure(
+            ActivationStatus::WhiskError,
+            PROVISION_FAILED,
+            now,
+            now - msg.accepted_at,
+        );
     };
     let mut container: Box<dyn Container> = match acquired {
         Acquired::Warm(mut idle) => {
@@ -404,10 +454,25 @@ async fn execute(shared: &Arc<Shared>, msg: &ActivationMessage, action: &WhiskAc
                     let _ = idle.container.destroy().await;
                     shared.pool.free(memory);
                     let now = now_millis();
-                    return failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+                    return failure(
+                        ActivationStatus::WhiskError,
+                        PROVISION_FAILED,
+                        now,
+                        now - msg.accepted_at,
+                    );
                 }
             }
-            return run_warm(shared, msg, action, key, idle.container, memory, false, None).await;
+            return run_warm(
+                shared,
+                msg,
+                action,
+                key,
+                idle.container,
+                memory,
+                false,
+                None,
+            )
+            .await;
         }
         Acquired::Stem(c) => {
             // Replace the used stem cell right away.
@@ -427,7 +492,12 @@ async fn execute(shared: &Arc<Shared>, msg: &ActivationMessage, action: &WhiskAc
                     tracing::error!(error = %e, "cannot create a container");
                     shared.pool.free(memory);
                     let now = now_millis();
-                    return failure(ActivationStatus::WhiskError, PROVISION_FAILED, now, now - msg.accepted_at);
+                    return failure(
+                        ActivationStatus::WhiskError,
+                        PROVISION_FAILED,
+                        now,
+                        now - msg.accepted_at,
+                    );
                 }
             }
         }
@@ -459,7 +529,17 @@ async fn execute(shared: &Arc<Shared>, msg: &ActivationMessage, action: &WhiskAc
             timed_out: outcome.timed_out,
         };
     }
-    run_warm(shared, msg, action, key, container, memory, true, Some((start, wait_time, init_ms, outcome.logs))).await
+    run_warm(
+        shared,
+        msg,
+        action,
+        key,
+        container,
+        memory,
+        true,
+        Some((start, wait_time, init_ms, outcome.logs)),
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -541,6 +621,5 @@ fn init_env(msg: &ActivationMessage, action: &WhiskAction) -> BTreeMap<String, S
         };
         env.insert(k.clone(), s);
     }
-    let _ = kv_get;
     env
 }

@@ -75,7 +75,19 @@ pub struct Pool {
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pool").field("capacity_mb", &self.capacity_mb).finish()
+        f.debug_struct("Pool")
+            .field("capacity_mb", &self.capacity_mb)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Acquired {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Acquired::Warm(i) => f.debug_tuple("Warm").field(i).finish(),
+            Acquired::Stem(c) => f.debug_tuple("Stem").field(&c.id()).finish(),
+            Acquired::Cold => f.write_str("Cold"),
+        }
     }
 }
 
@@ -85,7 +97,10 @@ pub type Evicted = Vec<Box<dyn Container>>;
 impl Pool {
     pub fn new(capacity_mb: u64) -> Arc<Self> {
         Arc::new(Self {
-            state: Mutex::new(State { free_mb: capacity_mb, ..State::default() }),
+            state: Mutex::new(State {
+                free_mb: capacity_mb,
+                ..State::default()
+            }),
             freed: Notify::new(),
             capacity_mb,
         })
@@ -152,12 +167,22 @@ impl Pool {
     }
 
     /// Give back a healthy container after a run.
-    pub fn release(&self, key: WarmKey, container: Box<dyn Container>, memory_mb: u32) -> Option<Box<dyn Container>> {
+    pub fn release(
+        &self,
+        key: WarmKey,
+        container: Box<dyn Container>,
+        memory_mb: u32,
+    ) -> Option<Box<dyn Container>> {
         let mut s = self.lock();
         if s.closed {
             return Some(container);
         }
-        s.idle.entry(key).or_default().push(Idle { container, memory_mb, since: Instant::now(), paused: false });
+        s.idle.entry(key).or_default().push(Idle {
+            container,
+            memory_mb,
+            since: Instant::now(),
+            paused: false,
+        });
         drop(s);
         self.freed.notify_waiters();
         None
@@ -180,7 +205,11 @@ impl Pool {
     }
 
     /// Add a started stem cell (its memory was reserved with [`Self::reserve_stem`]).
-    pub fn add_stem(&self, key: StemKey, container: Box<dyn Container>) -> Option<Box<dyn Container>> {
+    pub fn add_stem(
+        &self,
+        key: StemKey,
+        container: Box<dyn Container>,
+    ) -> Option<Box<dyn Container>> {
         let mut s = self.lock();
         if s.closed {
             return Some(container);
@@ -256,7 +285,11 @@ impl Pool {
     pub fn close(&self) -> Evicted {
         let mut s = self.lock();
         s.closed = true;
-        let mut out: Evicted = s.idle.drain().flat_map(|(_, l)| l.into_iter().map(|i| i.container)).collect();
+        let mut out: Evicted = s
+            .idle
+            .drain()
+            .flat_map(|(_, l)| l.into_iter().map(|i| i.container))
+            .collect();
         out.extend(s.stems.drain().flat_map(|(_, l)| l));
         drop(s);
         self.freed.notify_waiters();
@@ -281,4 +314,169 @@ fn lru_victim(s: &State) -> Option<WarmKey> {
         .filter_map(|(k, l)| l.iter().map(|i| i.since).min().map(|t| (k, t)))
         .min_by_key(|(_, t)| *t)
         .map(|(k, _)| k.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use whirl_runtime::{Container, InitOutcome, InitRequest, RunOutcome, RunRequest};
+
+    use super::*;
+
+    #[derive(Debug)]
+    struct Fake(String);
+
+    #[async_trait]
+    impl Container for Fake {
+        fn id(&self) -> &str {
+            &self.0
+        }
+        fn kind(&self) -> &str {
+            "nodejs:20"
+        }
+        async fn init(&mut self, _: InitRequest, _: Duration) -> InitOutcome {
+            unreachable!("not used by the pool")
+        }
+        async fn run(&mut self, _: RunRequest, _: Duration, _: u64) -> RunOutcome {
+            unreachable!("not used by the pool")
+        }
+        async fn pause(&mut self) -> whirl_runtime::Result<()> {
+            Ok(())
+        }
+        async fn resume(&mut self) -> whirl_runtime::Result<()> {
+            Ok(())
+        }
+        async fn destroy(self: Box<Self>) -> whirl_runtime::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn key(ns: &str, action: &str, rev: u64) -> WarmKey {
+        WarmKey {
+            namespace: ns.into(),
+            action_id: action.into(),
+            revision: rev,
+        }
+    }
+
+    fn stem() -> StemKey {
+        ("nodejs:20".into(), 256)
+    }
+
+    #[tokio::test]
+    async fn warm_reuse_only_for_same_namespace_action_and_revision() {
+        let pool = Pool::new(1024);
+        let (a, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        assert!(matches!(a, Some(Acquired::Cold)));
+        assert!(pool
+            .release(key("ns", "ns/a", 1), Box::new(Fake("c1".into())), 256)
+            .is_none());
+        for other in [
+            key("ns2", "ns/a", 1),
+            key("ns", "ns/b", 1),
+            key("ns", "ns/a", 2),
+        ] {
+            let (got, _) = pool.acquire(&other, &stem()).await;
+            assert!(
+                matches!(got, Some(Acquired::Cold)),
+                "{other:?} must not reuse"
+            );
+        }
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        match got {
+            Some(Acquired::Warm(i)) => assert_eq!(i.container.id(), "c1"),
+            other => panic!("expected warm, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn stem_cells_are_used_before_cold_starts() {
+        let pool = Pool::new(1024);
+        assert!(pool.reserve_stem(256));
+        assert!(pool.add_stem(stem(), Box::new(Fake("s1".into()))).is_none());
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        assert!(matches!(got, Some(Acquired::Stem(_))));
+        assert_eq!(pool.stats().stems, 0);
+        // A different memory size does not match the stem cell's.
+        assert!(pool.reserve_stem(256));
+        assert!(pool.add_stem(stem(), Box::new(Fake("s2".into()))).is_none());
+        let (got, _) = pool
+            .acquire(&key("ns", "ns/b", 1), &("nodejs:20".into(), 128))
+            .await;
+        assert!(matches!(got, Some(Acquired::Cold)));
+    }
+
+    #[tokio::test]
+    async fn lru_eviction_when_memory_is_short() {
+        let pool = Pool::new(512);
+        for (name, id) in [("ns/a", "ca"), ("ns/b", "cb")] {
+            let (got, _) = pool.acquire(&key("ns", name, 1), &stem()).await;
+            assert!(matches!(got, Some(Acquired::Cold)));
+            assert!(pool
+                .release(key("ns", name, 1), Box::new(Fake(id.into())), 256)
+                .is_none());
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (got, evicted) = pool.acquire(&key("ns", "ns/c", 1), &stem()).await;
+        assert!(matches!(got, Some(Acquired::Cold)));
+        let ids: Vec<&str> = evicted.iter().map(|c| c.id()).collect();
+        assert_eq!(
+            ids,
+            vec!["ca"],
+            "the least recently used container goes first"
+        );
+        assert_eq!(pool.stats().free_mb, 0);
+    }
+
+    #[tokio::test]
+    async fn waits_when_full_until_memory_is_freed() {
+        let pool = Pool::new(256);
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        assert!(matches!(got, Some(Acquired::Cold)));
+        let p2 = pool.clone();
+        let waiter =
+            tokio::spawn(async move { p2.acquire(&key("ns", "ns/b", 1), &stem()).await.0 });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "no memory: the second acquire waits");
+        pool.free(256);
+        let got = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(got, Some(Acquired::Cold)));
+        // Too big for the whole pool: refused, not queued forever.
+        let (got, _) = pool
+            .acquire(&key("ns", "ns/x", 1), &("nodejs:20".into(), 512))
+            .await;
+        assert!(got.is_none());
+    }
+
+    #[tokio::test]
+    async fn pause_expiry_and_close() {
+        let pool = Pool::new(1024);
+        let (_, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        assert!(pool
+            .release(key("ns", "ns/a", 1), Box::new(Fake("c".into())), 256)
+            .is_none());
+        let to_pause = pool.take_to_pause(Duration::ZERO);
+        assert_eq!(to_pause.len(), 1);
+        for (k, mut idle) in to_pause {
+            idle.paused = true;
+            assert!(pool.put_back(k, idle).is_none());
+        }
+        assert_eq!(pool.stats().paused, 1);
+        assert!(
+            pool.take_to_pause(Duration::ZERO).is_empty(),
+            "paused containers stay paused"
+        );
+        assert_eq!(pool.take_expired(Duration::ZERO).len(), 1);
+        assert_eq!(pool.stats().free_mb, 1024);
+        assert!(pool.reserve_stem(256));
+        assert!(pool.add_stem(stem(), Box::new(Fake("s".into()))).is_none());
+        assert_eq!(pool.close().len(), 1);
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        assert!(got.is_none(), "a closed pool hands out nothing");
+    }
 }

@@ -22,7 +22,7 @@
 //! Native actions (`blackbox`): a POSIX `sh` launcher (no python or node needed in the action's
 //! view) runs `./exec '<input JSON>'` per activation with the `__OW_*` variables exported; every
 //! stdout line but the last is a log line, the last one is the result. As in the docker skeleton
-//! the input travels as argv[1], so it is bounded by the kernel's 128 KiB per-argument limit.
+//! the input travels as `argv[1]`, so it is bounded by the kernel's 128 KiB per-argument limit.
 //!
 //! Each container has a host dir `<work_dir>/containers/<id>/action` holding the code, bound
 //! read-write at `/action` in the sandbox (writable like the `/action` dir of OpenWhisk images;

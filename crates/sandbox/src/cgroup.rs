@@ -25,8 +25,16 @@ pub enum CgroupVersion {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Layout {
-    V1 { memory: PathBuf, pids: PathBuf, cpu: PathBuf, freezer: PathBuf },
-    V2 { root: PathBuf, cpu: bool },
+    V1 {
+        memory: PathBuf,
+        pids: PathBuf,
+        cpu: PathBuf,
+        freezer: PathBuf,
+    },
+    V2 {
+        root: PathBuf,
+        cpu: bool,
+    },
 }
 
 impl Layout {
@@ -41,7 +49,12 @@ impl Layout {
     fn mounts(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = Vec::new();
         match self {
-            Layout::V1 { memory, pids, cpu, freezer } => {
+            Layout::V1 {
+                memory,
+                pids,
+                cpu,
+                freezer,
+            } => {
                 for p in [freezer, memory, pids, cpu] {
                     if !v.contains(p) {
                         v.push(p.clone());
@@ -60,7 +73,10 @@ static LAYOUT: OnceLock<std::result::Result<Layout, String>> = OnceLock::new();
 
 /// The host's cgroup layout (detected once).
 pub(crate) fn layout() -> Result<&'static Layout> {
-    LAYOUT.get_or_init(detect).as_ref().map_err(|e| Error::Unsupported(e.clone()))
+    LAYOUT
+        .get_or_init(detect)
+        .as_ref()
+        .map_err(|e| Error::Unsupported(e.clone()))
 }
 
 fn unescape_mount_path(s: &str) -> PathBuf {
@@ -93,8 +109,12 @@ fn detect() -> std::result::Result<Layout, String> {
     let mut freezer = None;
     let mut v2: Option<PathBuf> = None;
     for line in mi.lines() {
-        let Some((pre, post)) = line.split_once(" - ") else { continue };
-        let Some(mp) = pre.split(' ').nth(4) else { continue };
+        let Some((pre, post)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(mp) = pre.split(' ').nth(4) else {
+            continue;
+        };
         let mut post_f = post.split(' ');
         let fstype = post_f.next().unwrap_or("");
         let superopts = post_f.nth(1).unwrap_or("");
@@ -129,9 +149,12 @@ fn detect() -> std::result::Result<Layout, String> {
             .map(|(n, _)| *n)
             .collect();
         return match (memory, pids, cpu, freezer) {
-            (Some(memory), Some(pids), Some(cpu), Some(freezer)) => {
-                Ok(Layout::V1 { memory, pids, cpu, freezer })
-            }
+            (Some(memory), Some(pids), Some(cpu), Some(freezer)) => Ok(Layout::V1 {
+                memory,
+                pids,
+                cpu,
+                freezer,
+            }),
             _ => Err(format!(
                 "cgroup v1 memory controller is mounted but not the {} controller(s)",
                 missing.join(", ")
@@ -142,7 +165,10 @@ fn detect() -> std::result::Result<Layout, String> {
         let ctrls = fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
         let has = |c: &str| ctrls.split_whitespace().any(|x| x == c);
         if has("memory") && has("pids") {
-            return Ok(Layout::V2 { cpu: has("cpu"), root });
+            return Ok(Layout::V2 {
+                cpu: has("cpu"),
+                root,
+            });
         }
         return Err(format!(
             "cgroup v2 at {} lacks the memory/pids controllers (available: {:?})",
@@ -171,8 +197,12 @@ fn proc_start_time(pid: i32) -> Option<String> {
 }
 
 fn owner_alive(tag: &str) -> bool {
-    let Some((pid, start)) = tag.split_once('-') else { return false };
-    let Ok(pid) = pid.parse::<i32>() else { return false };
+    let Some((pid, start)) = tag.split_once('-') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<i32>() else {
+        return false;
+    };
     proc_start_time(pid).as_deref() == Some(start)
 }
 
@@ -249,7 +279,10 @@ fn mkdir_leaf(base: &Path, id: &str) -> Result<PathBuf> {
             Err(e) => return Err(e).ctx(|| format!("creating cgroup {}", leaf.display())),
         }
     }
-    Err(Error::Setup(format!("cannot create cgroup {}", leaf.display())))
+    Err(Error::Setup(format!(
+        "cannot create cgroup {}",
+        leaf.display()
+    )))
 }
 
 impl Cgroup {
@@ -258,7 +291,12 @@ impl Cgroup {
         let layout = layout()?;
         let owner = owner_tag();
         let mut cg = match layout {
-            Layout::V1 { memory, pids, cpu, freezer } => {
+            Layout::V1 {
+                memory,
+                pids,
+                cpu,
+                freezer,
+            } => {
                 let mut cg = Cgroup {
                     version: CgroupVersion::V1,
                     dirs: Vec::new(),
@@ -292,11 +330,16 @@ impl Cgroup {
                 cg
             }
             Layout::V2 { root, cpu } => {
-                let want: &[&str] = if *cpu { &["memory", "pids", "cpu"] } else { &["memory", "pids"] };
+                let want: &[&str] = if *cpu {
+                    &["memory", "pids", "cpu"]
+                } else {
+                    &["memory", "pids"]
+                };
                 let whirl = root.join(WHIRL_DIR);
                 let base = whirl.join(owner);
                 ensure_controllers(root, want)?;
-                fs::create_dir_all(&whirl).ctx(|| format!("creating cgroup {}", whirl.display()))?;
+                fs::create_dir_all(&whirl)
+                    .ctx(|| format!("creating cgroup {}", whirl.display()))?;
                 ensure_controllers(&whirl, want)?;
                 fs::create_dir_all(&base).ctx(|| format!("creating cgroup {}", base.display()))?;
                 ensure_controllers(&base, want)?;
@@ -328,7 +371,10 @@ impl Cgroup {
                 let _ = write_if_exists(&self.memory.join("memory.swappiness"), "0");
                 write(&self.procs.join("pids.max"), &l.pids_max.to_string())?;
                 if let Some(d) = self.dirs.iter().find(|d| d.starts_with(cpu)) {
-                    write(&d.join("cpu.shares"), &l.cpu_shares.clamp(2, 262_144).to_string())?;
+                    write(
+                        &d.join("cpu.shares"),
+                        &l.cpu_shares.clamp(2, 262_144).to_string(),
+                    )?;
                 }
             }
             Layout::V2 { cpu, .. } => {
@@ -365,7 +411,9 @@ impl Cgroup {
                 let f = self.freezer.join("freezer.state");
                 write(&f, "FROZEN")?;
                 wait_until(Duration::from_secs(5), || {
-                    fs::read_to_string(&f).map(|s| s.trim() == "FROZEN").unwrap_or(false)
+                    fs::read_to_string(&f)
+                        .map(|s| s.trim() == "FROZEN")
+                        .unwrap_or(false)
                 })
                 .then_some(())
                 .ok_or_else(|| Error::Setup(format!("{} did not reach FROZEN", f.display())))
@@ -408,7 +456,9 @@ impl Cgroup {
             CgroupVersion::V1 => ("memory.oom_control", &["oom_kill"]),
             CgroupVersion::V2 => ("memory.events", &["oom_kill", "oom_group_kill"]),
         };
-        let Ok(s) = fs::read_to_string(self.memory.join(file)) else { return false };
+        let Ok(s) = fs::read_to_string(self.memory.join(file)) else {
+            return false;
+        };
         s.lines().any(|l| {
             let mut it = l.split_whitespace();
             matches!((it.next(), it.next()), (Some(k), Some(v)) if keys.contains(&k) && v != "0")
@@ -421,7 +471,11 @@ impl Cgroup {
             CgroupVersion::V1 => "memory.usage_in_bytes",
             CgroupVersion::V2 => "memory.current",
         };
-        fs::read_to_string(self.memory.join(file)).ok()?.trim().parse().ok()
+        fs::read_to_string(self.memory.join(file))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 
     /// Pids (host view) of every process in the cgroup.
@@ -520,7 +574,10 @@ fn kill_dir(dir: &Path, version: CgroupVersion, freezer: Option<&Path>) -> Resul
     if empty {
         Ok(())
     } else {
-        Err(Error::Setup(format!("processes survive SIGKILL in cgroup {}", dir.display())))
+        Err(Error::Setup(format!(
+            "processes survive SIGKILL in cgroup {}",
+            dir.display()
+        )))
     }
 }
 
@@ -576,7 +633,9 @@ pub(crate) fn cleanup_leftovers() -> Result<usize> {
     let mut removed = BTreeSet::new();
     for mp in layout.mounts() {
         let whirl = mp.join(WHIRL_DIR);
-        let Ok(rd) = fs::read_dir(&whirl) else { continue };
+        let Ok(rd) = fs::read_dir(&whirl) else {
+            continue;
+        };
         for ent in rd.flatten() {
             if !ent.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                 continue;
@@ -621,7 +680,10 @@ mod tests {
     #[test]
     fn unescapes_mountinfo_paths() {
         assert_eq!(unescape_mount_path("/a\\040b"), PathBuf::from("/a b"));
-        assert_eq!(unescape_mount_path("/sys/fs/cgroup"), PathBuf::from("/sys/fs/cgroup"));
+        assert_eq!(
+            unescape_mount_path("/sys/fs/cgroup"),
+            PathBuf::from("/sys/fs/cgroup")
+        );
     }
 
     #[test]

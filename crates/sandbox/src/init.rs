@@ -41,8 +41,15 @@ const HOSTNAME: &[u8] = b"sandbox";
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
 
 /// Sensitive /proc entries hidden behind /dev/null.
-const PROC_MASKED: &[&str] =
-    &["kcore", "keys", "timer_list", "sched_debug", "sysrq-trigger", "latency_stats", "kallsyms"];
+const PROC_MASKED: &[&str] = &[
+    "kcore",
+    "keys",
+    "timer_list",
+    "sched_debug",
+    "sysrq-trigger",
+    "latency_stats",
+    "kallsyms",
+];
 
 /// /proc directories made read-only.
 const PROC_READONLY: &[&str] = &["sys", "irq", "bus", "fs", "acpi", "scsi", "sysvipc"];
@@ -57,10 +64,9 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct InitMsg {
     pub cfg: SandboxConfig,
-    /// A user namespace was created: map `outer_uid`/`outer_gid` into it.
+    /// Rootless: the process is in a new user namespace where only the caller's uid and gid
+    /// are mapped (to 0).
     pub userns: bool,
-    pub outer_uid: u32,
-    pub outer_gid: u32,
     /// Number of extra descriptors (at 3..) the payload inherits.
     pub extra_fds: usize,
 }
@@ -121,20 +127,13 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
     let cfg_file = sys::take_inherited_fd(cfg_fd).step(|| "config descriptor".into())?;
     sys::set_cloexec(cfg_file.as_fd(), true).step(|| "config descriptor".into())?;
     let mut buf = Vec::new();
-    File::from(cfg_file).read_to_end(&mut buf).step(|| "reading the sandbox config".into())?;
+    File::from(cfg_file)
+        .read_to_end(&mut buf)
+        .step(|| "reading the sandbox config".into())?;
     let msg: InitMsg = serde_json::from_slice(&buf).step(|| "parsing the sandbox config".into())?;
     let c = &msg.cfg;
     sys::umask(0o022);
 
-    if msg.userns {
-        let inside_uid = c.uid_gid.map_or(0, |(u, _)| u);
-        let inside_gid = c.uid_gid.map_or(0, |(_, g)| g);
-        fs::write("/proc/self/setgroups", "deny").step(|| "writing /proc/self/setgroups".into())?;
-        fs::write("/proc/self/uid_map", format!("{inside_uid} {} 1", msg.outer_uid))
-            .step(|| "writing /proc/self/uid_map".into())?;
-        fs::write("/proc/self/gid_map", format!("{inside_gid} {} 1", msg.outer_gid))
-            .step(|| "writing /proc/self/gid_map".into())?;
-    }
     // The parent has placed us in our cgroup: make it the root of our cgroup view.
     sys::unshare(libc::CLONE_NEWCGROUP).step(|| "unshare(CLONE_NEWCGROUP)".into())?;
 
@@ -152,6 +151,15 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
     let keep = u32::try_from(3 + msg.extra_fds).unwrap_or(u32::MAX);
     sys::close_range_cloexec(keep).step(|| "close_range".into())?;
 
+    if let (true, Some((uid, gid))) = (msg.userns, c.uid_gid) {
+        // Rootless: only our own uid is mapped (as 0). Become `uid` through a nested user
+        // namespace that maps it to us; this resets the bounding set and securebits, so it
+        // comes before they are set.
+        sys::unshare(libc::CLONE_NEWUSER).step(|| "unshare(CLONE_NEWUSER)".into())?;
+        fs::write("/proc/self/setgroups", "deny").step(|| "writing setgroups".into())?;
+        fs::write("/proc/self/uid_map", format!("{uid} 0 1")).step(|| "writing uid_map".into())?;
+        fs::write("/proc/self/gid_map", format!("{gid} 0 1")).step(|| "writing gid_map".into())?;
+    }
     // Privileges: securebits and the bounding set need CAP_SETPCAP, so they go first.
     sys::set_securebits(SECUREBITS).step(|| "PR_SET_SECUREBITS".into())?;
     for cap in 0..64 {
@@ -160,10 +168,8 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
         }
     }
     sys::ambient_clear_all().step(|| "clearing ambient capabilities".into())?;
-    if let Some((uid, gid)) = c.uid_gid {
-        if !msg.userns {
-            sys::setgroups_empty().step(|| "setgroups".into())?;
-        }
+    if let (false, Some((uid, gid))) = (msg.userns, c.uid_gid) {
+        sys::setgroups_empty().step(|| "setgroups".into())?;
         sys::setresgid(gid).step(|| format!("setresgid({gid})"))?;
         sys::setresuid(uid).step(|| format!("setresuid({uid})"))?;
     }
@@ -172,8 +178,11 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
 
     // Prepare the exec before the filter (allocation is fine either way).
     let argv: Vec<CString> = c.argv.iter().map(cstr).collect::<Result<_, _>>()?;
-    let envp: Vec<CString> =
-        c.env.iter().map(|(k, v)| cstr(format!("{k}={v}"))).collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = c
+        .env
+        .iter()
+        .map(|(k, v)| cstr(format!("{k}={v}")))
+        .collect::<Result<_, _>>()?;
     let candidates = exec_candidates(c)?;
 
     sys::seccomp_install(&seccomp::filter()).step(|| "installing the seccomp filter".into())?;
@@ -207,8 +216,16 @@ fn exec_candidates(c: &SandboxConfig) -> Result<Vec<PathBuf>, String> {
     if prog.contains('/') {
         return Ok(vec![PathBuf::from(prog)]);
     }
-    let path = c.env.iter().find(|(k, _)| k == "PATH").map_or(DEFAULT_PATH, |(_, v)| v.as_str());
-    Ok(path.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(prog)).collect())
+    let path = c
+        .env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map_or(DEFAULT_PATH, |(_, v)| v.as_str());
+    Ok(path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(prog))
+        .collect())
 }
 
 enum Source {
@@ -227,7 +244,10 @@ fn open_source(p: &Path, follow: bool) -> Result<Source, String> {
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
         .open(p)
         .step(|| format!("opening {}", p.display()))?;
-    let dir = file.metadata().step(|| format!("stat {}", p.display()))?.is_dir();
+    let dir = file
+        .metadata()
+        .step(|| format!("stat {}", p.display()))?
+        .is_dir();
     Ok(Source::Fd { file, dir })
 }
 
@@ -237,7 +257,10 @@ fn fd_path(f: &File) -> PathBuf {
 
 /// `inside` (absolute) re-rooted under `root`.
 fn under(root: &Path, inside: &Path) -> PathBuf {
-    let rel: PathBuf = inside.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+    let rel: PathBuf = inside
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
     root.join(rel)
 }
 
@@ -251,7 +274,9 @@ fn ensure_mountpoint(target: &Path, dir: bool) -> Result<(), String> {
     if dir {
         fs::create_dir(target).step(|| format!("mkdir {}", target.display()))
     } else {
-        File::create(target).map(drop).step(|| format!("creating {}", target.display()))
+        File::create(target)
+            .map(drop)
+            .step(|| format!("creating {}", target.display()))
     }
 }
 
@@ -278,21 +303,22 @@ fn mount(
 }
 
 /// Flags a remount must keep (they may be locked when the mount came from another user ns).
-const KEEP_FLAGS: u64 = (libc::MS_RDONLY
+const KEEP_FLAGS: libc::c_ulong = libc::MS_RDONLY
     | libc::MS_NOSUID
     | libc::MS_NODEV
     | libc::MS_NOEXEC
     | libc::MS_NOATIME
     | libc::MS_NODIRATIME
-    | libc::MS_RELATIME) as u64;
+    | libc::MS_RELATIME;
 
 /// Bind-mounts `src` on `target` (non-recursively), then remounts it nosuid, nodev and, if `ro`,
 /// read-only, keeping the flags the source mount already has.
 fn bind(src: &Path, target: &Path, ro: bool) -> Result<(), String> {
     mount(Some(src), target, None, libc::MS_BIND, None)?;
-    let have = sys::statvfs_flags(&cstr(target)?).step(|| format!("statvfs {}", target.display()))?;
+    let have =
+        sys::statvfs_flags(&cstr(target)?).step(|| format!("statvfs {}", target.display()))?;
     let mut flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID | libc::MS_NODEV;
-    flags |= (have & KEEP_FLAGS) as libc::c_ulong;
+    flags |= have & KEEP_FLAGS;
     if ro {
         flags |= libc::MS_RDONLY;
     }
@@ -300,17 +326,31 @@ fn bind(src: &Path, target: &Path, ro: bool) -> Result<(), String> {
 }
 
 fn build_root(c: &SandboxConfig) -> Result<(), String> {
-    mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE, None)?;
+    mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_REC | libc::MS_PRIVATE,
+        None,
+    )?;
 
     // Open every source before the new root covers anything (sources may live under /tmp).
-    let mut ro: Vec<(&PathBuf, Source)> =
-        c.ro_paths.iter().map(|p| Ok((p, open_source(p, false)?))).collect::<Result<_, String>>()?;
+    let mut ro: Vec<(&PathBuf, Source)> = c
+        .ro_paths
+        .iter()
+        .map(|p| Ok((p, open_source(p, false)?)))
+        .collect::<Result<_, String>>()?;
     ro.sort_by_key(|(p, _)| p.components().count());
     let mut rw: Vec<(&PathBuf, File)> = Vec::with_capacity(c.rw_paths.len());
     for (host, inside) in &c.rw_paths {
         match open_source(host, true)? {
             Source::Fd { file, dir: true } => rw.push((inside, file)),
-            _ => return Err(format!("writable path {} is not a directory", host.display())),
+            _ => {
+                return Err(format!(
+                    "writable path {} is not a directory",
+                    host.display()
+                ))
+            }
         }
     }
     rw.sort_by_key(|(p, _)| p.components().count());

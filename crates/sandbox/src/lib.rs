@@ -10,7 +10,14 @@
 //! Spawning re-executes a helper (`/proc/self/exe __sandbox-init` by default) that builds the
 //! sandbox in a fresh single-threaded process and then execs the payload, which becomes pid 1 of
 //! its PID namespace and a direct child of the caller. The binary must therefore call
-//! [`run_init_if_requested`] (or [`init_main`]) first thing in `main`.
+//! [`run_init_if_requested`] (or [`init_main`]) first thing in `main`:
+//!
+//! ```ignore
+//! fn main() {
+//!     whirl_sandbox::run_init_if_requested(); // never returns in the helper
+//!     // ... normal start-up (argument parsing, tokio runtime, ...)
+//! }
+//! ```
 //!
 //! The payload is pid 1 in its namespace: signals it has no handler for are ignored when sent
 //! from inside the sandbox (SIGKILL from outside always works), orphaned grandchildren are
@@ -69,7 +76,10 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx(self, what: impl FnOnce() -> String) -> Result<T> {
-        self.map_err(|source| Error::Io { context: what(), source })
+        self.map_err(|source| Error::Io {
+            context: what(),
+            source,
+        })
     }
 }
 
@@ -175,9 +185,15 @@ impl SandboxConfig {
         let bad = |m: String| Err(Error::InvalidConfig(m));
         if self.id.is_empty()
             || self.id.len() > 64
-            || !self.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            || !self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
-            return bad(format!("id {:?} must be 1-64 characters of [A-Za-z0-9_-]", self.id));
+            return bad(format!(
+                "id {:?} must be 1-64 characters of [A-Za-z0-9_-]",
+                self.id
+            ));
         }
         if self.memory_bytes < 4 * MIB {
             return bad(format!("memory_bytes {} is below 4 MiB", self.memory_bytes));
@@ -193,9 +209,13 @@ impl SandboxConfig {
         }
         let check_path = |what: &str, p: &Path| -> Result<()> {
             let clean = p.is_absolute()
-                && p.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+                && p.components()
+                    .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
             if !clean || p.as_os_str().as_bytes().contains(&0) {
-                return bad(format!("{what} {} must be absolute, without . or ..", p.display()));
+                return bad(format!(
+                    "{what} {} must be absolute, without . or ..",
+                    p.display()
+                ));
             }
             Ok(())
         };
@@ -246,9 +266,18 @@ impl Stdio {
     /// `/dev/null` for stdin, stdout and stderr, no extra descriptors.
     pub fn null() -> io::Result<Stdio> {
         let null = || -> io::Result<OwnedFd> {
-            Ok(File::options().read(true).write(true).open("/dev/null")?.into())
+            Ok(File::options()
+                .read(true)
+                .write(true)
+                .open("/dev/null")?
+                .into())
         };
-        Ok(Stdio { stdin: null()?, stdout: null()?, stderr: null()?, extra: Vec::new() })
+        Ok(Stdio {
+            stdin: null()?,
+            stdout: null()?,
+            stderr: null()?,
+            extra: Vec::new(),
+        })
     }
 }
 
@@ -325,20 +354,30 @@ impl Sandbox {
         // dup2 calls cannot clobber a source.
         let min = status_fd + 1;
         let mut high = Vec::with_capacity(5 + n_extra);
-        for fd in [stdio.stdin.as_fd(), stdio.stdout.as_fd(), stdio.stderr.as_fd()]
-            .into_iter()
-            .chain(stdio.extra.iter().map(AsFd::as_fd))
-            .chain([cfg_r.as_fd(), status_w.as_fd()])
+        for fd in [
+            stdio.stdin.as_fd(),
+            stdio.stdout.as_fd(),
+            stdio.stderr.as_fd(),
+        ]
+        .into_iter()
+        .chain(stdio.extra.iter().map(AsFd::as_fd))
+        .chain([cfg_r.as_fd(), status_w.as_fd()])
         {
             high.push(sys::dup_cloexec_above(fd, min).ctx(|| "duplicating descriptors".into())?);
         }
         drop(stdio);
         drop(cfg_r);
         drop(status_w);
-        let fd_map: Vec<(RawFd, RawFd)> =
-            high.iter().enumerate().map(|(i, fd)| (fd.as_raw_fd(), i as RawFd)).collect();
+        let fd_map: Vec<(RawFd, RawFd)> = high
+            .iter()
+            .enumerate()
+            .map(|(i, fd)| (fd.as_raw_fd(), i as RawFd))
+            .collect();
 
-        let exe = cfg.init_exe.clone().unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
+        let exe = cfg
+            .init_exe
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/proc/self/exe"));
         let to_c = |s: &[u8]| {
             std::ffi::CString::new(s).map_err(|_| Error::InvalidConfig("NUL in init_exe".into()))
         };
@@ -349,15 +388,29 @@ impl Sandbox {
             to_c(cfg_fd.to_string().as_bytes())?,
             to_c(status_fd.to_string().as_bytes())?,
         ];
-        let mut flags = libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
+        let mut flags =
+            libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
         if !cfg.network {
             flags |= libc::CLONE_NEWNET;
         }
         if userns {
             flags |= libc::CLONE_NEWUSER;
         }
-        let (pid, pidfd) = sys::clone_exec(flags as u64, &exe_c, &argv, &fd_map, status_fd)
-            .ctx(|| "creating the sandbox process (clone3)".into())?;
+        // Rootless: the process is root (uid 0 -> our uid) in its user namespace when it execs
+        // the helper, so it keeps its capabilities there for the set-up.
+        let id_maps = userns.then(|| sys::IdMaps {
+            uid_map: format!("0 {uid} 1").into_bytes(),
+            gid_map: format!("0 {gid} 1").into_bytes(),
+        });
+        let (pid, pidfd) = sys::clone_exec(
+            flags as u64,
+            &exe_c,
+            &argv,
+            &fd_map,
+            status_fd,
+            id_maps.as_ref(),
+        )
+        .ctx(|| "creating the sandbox process (clone3)".into())?;
         drop(high);
 
         let sb = Sandbox {
@@ -375,8 +428,6 @@ impl Sandbox {
         let msg = init::InitMsg {
             cfg: cfg.clone(),
             userns,
-            outer_uid: uid,
-            outer_gid: gid,
             extra_fds: n_extra,
         };
         let json = serde_json::to_vec(&msg)
@@ -391,12 +442,15 @@ impl Sandbox {
             sb.setup_time = t0.elapsed();
             return Ok(sb);
         }
-        let detail = String::from_utf8_lossy(status.strip_prefix(&[init::EXEC_MARK]).unwrap_or(&status))
-            .into_owned();
+        let detail =
+            String::from_utf8_lossy(status.strip_prefix(&[init::EXEC_MARK]).unwrap_or(&status))
+                .into_owned();
         let exit = sb.kill_and_reap();
         let _ = sb.destroy();
         let msg = if !detail.is_empty() {
-            if detail.starts_with("cannot execute the sandbox init helper") {
+            if detail.starts_with("cannot execute the sandbox init helper")
+                || detail.starts_with("cannot write the user namespace")
+            {
                 format!("{detail} {}", exe.display())
             } else {
                 detail
@@ -436,13 +490,19 @@ impl Sandbox {
 
     /// The cgroup directories of this sandbox (empty without a cgroup).
     pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
-        lock(&self.cgroup).as_ref().map(|c| c.dirs().to_vec()).unwrap_or_default()
+        lock(&self.cgroup)
+            .as_ref()
+            .map(|c| c.dirs().to_vec())
+            .unwrap_or_default()
     }
 
     fn with_cgroup<T>(&self, f: impl FnOnce(&cgroup::Cgroup) -> Result<T>) -> Result<T> {
         match lock(&self.cgroup).as_ref() {
             Some(cg) => f(cg),
-            None => Err(Error::Unsupported(format!("sandbox {} has no cgroup", self.id))),
+            None => Err(Error::Unsupported(format!(
+                "sandbox {} has no cgroup",
+                self.id
+            ))),
         }
     }
 
@@ -515,7 +575,10 @@ impl Sandbox {
             if let Some(s) = self.try_wait()? {
                 return Ok(s);
             }
-            let fd = self.pidfd.try_clone().ctx(|| "duplicating the pidfd".into())?;
+            let fd = self
+                .pidfd
+                .try_clone()
+                .ctx(|| "duplicating the pidfd".into())?;
             let afd = sys::async_readable_fd(fd).ctx(|| "registering the pidfd".into())?;
             let _ready = afd.readable().await.ctx(|| "waiting on the pidfd".into())?;
         }
@@ -565,7 +628,10 @@ impl Sandbox {
             }
         }
         if self.kill_and_reap().is_none() && result.is_ok() {
-            result = Err(Error::Setup(format!("sandbox {} (pid {}) did not exit", self.id, self.pid)));
+            result = Err(Error::Setup(format!(
+                "sandbox {} (pid {}) did not exit",
+                self.id, self.pid
+            )));
         }
         if let Some(mut cg) = lock(&self.cgroup).take() {
             if let Err(e) = cg.remove() {
@@ -635,7 +701,11 @@ impl Capabilities {
 }
 
 fn userns_available() -> std::result::Result<(), String> {
-    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
     if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
         return Err("user.max_user_namespaces is 0".into());
     }
@@ -666,7 +736,13 @@ pub fn probe() -> Capabilities {
     let seccomp = std::fs::read_to_string("/proc/self/status")
         .map(|s| s.lines().any(|l| l.starts_with("Seccomp:")))
         .unwrap_or(false);
-    Capabilities { root, cgroup, cgroup_problem, userns: userns_available().is_ok(), seccomp }
+    Capabilities {
+        root,
+        cgroup,
+        cgroup_problem,
+        userns: userns_available().is_ok(),
+        seccomp,
+    }
 }
 
 #[cfg(test)]
@@ -695,6 +771,13 @@ mod tests {
         let mut c = cfg();
         c.argv.clear();
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn sandbox_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Sandbox>();
+        assert_send_sync::<SandboxConfig>();
     }
 
     #[test]

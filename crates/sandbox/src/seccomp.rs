@@ -122,7 +122,12 @@ fn denied_syscalls() -> Vec<libc::c_long> {
 }
 
 fn stmt(code: u16, k: u32) -> sock_filter {
-    sock_filter { code, jt: 0, jf: 0, k }
+    sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
@@ -202,8 +207,14 @@ mod tests {
         let p = filter();
         for (i, ins) in p.iter().enumerate() {
             if ins.code & 0x07 == libc::BPF_JMP as u16 {
-                assert!(i + 1 + usize::from(ins.jt) < p.len(), "jt out of range at {i}");
-                assert!(i + 1 + usize::from(ins.jf) < p.len(), "jf out of range at {i}");
+                assert!(
+                    i + 1 + usize::from(ins.jt) < p.len(),
+                    "jt out of range at {i}"
+                );
+                assert!(
+                    i + 1 + usize::from(ins.jf) < p.len(),
+                    "jf out of range at {i}"
+                );
             }
         }
     }

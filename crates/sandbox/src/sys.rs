@@ -51,7 +51,11 @@ pub(crate) fn dup_cloexec_above(fd: BorrowedFd<'_>, min: RawFd) -> io::Result<Ow
 pub(crate) fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     // SAFETY: fcntl(F_GETFD) on a descriptor valid for the borrow's lifetime.
     let flags = cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) })?;
-    let new = if on { flags | libc::FD_CLOEXEC } else { flags & !libc::FD_CLOEXEC };
+    let new = if on {
+        flags | libc::FD_CLOEXEC
+    } else {
+        flags & !libc::FD_CLOEXEC
+    };
     // SAFETY: fcntl(F_SETFD) with plain integer flags on a valid descriptor.
     cvt(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, new) })?;
     Ok(())
@@ -87,6 +91,15 @@ struct CloneArgs {
 }
 
 const EXEC_FAILED_MSG: &[u8] = b"cannot execute the sandbox init helper";
+const IDMAP_FAILED_MSG: &[u8] = b"cannot write the user namespace id maps of the sandbox process";
+
+/// Contents of `/proc/self/uid_map` and `gid_map` for a new user namespace (`setgroups` is set
+/// to `deny` first, as unprivileged gid maps require).
+#[derive(Debug)]
+pub(crate) struct IdMaps {
+    pub uid_map: Vec<u8>,
+    pub gid_map: Vec<u8>,
+}
 
 /// Creates a child process in new namespaces (`ns_flags`) and execs `exe` with `argv` and an
 /// empty environment in it.
@@ -94,6 +107,8 @@ const EXEC_FAILED_MSG: &[u8] = b"cannot execute the sandbox init helper";
 /// `fd_map` lists `(source, target)` descriptor pairs installed in the child before exec; every
 /// source must be numerically greater than every target (the caller duplicates them high first).
 /// `status_fd` is the child-side descriptor number on which an exec failure is reported.
+/// With `CLONE_NEWUSER`, `id_maps` are written by the child before exec, so that it execs as
+/// root of its user namespace and keeps its capabilities there.
 /// Returns the child's pid and a pidfd for it.
 ///
 /// The child runs only async-signal-safe system calls between clone and exec (no allocation, no
@@ -104,6 +119,7 @@ pub(crate) fn clone_exec(
     argv: &[CString],
     fd_map: &[(RawFd, RawFd)],
     status_fd: RawFd,
+    id_maps: Option<&IdMaps>,
 ) -> io::Result<(i32, OwnedFd)> {
     // Everything the child touches is prepared before the clone.
     let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
@@ -148,7 +164,16 @@ pub(crate) fn clone_exec(
     if r == 0 {
         // In the child.
         // SAFETY: only async-signal-safe calls on memory prepared before the clone; never returns.
-        unsafe { child_exec(exe.as_ptr(), argv_ptrs.as_ptr(), envp.as_ptr(), fd_map, status_fd) }
+        unsafe {
+            child_exec(
+                exe.as_ptr(),
+                argv_ptrs.as_ptr(),
+                envp.as_ptr(),
+                fd_map,
+                status_fd,
+                id_maps,
+            )
+        }
     }
     let pid = cvt_long(r)? as i32;
     // SAFETY: with CLONE_PIDFD the kernel stored a fresh pidfd that only we own.
@@ -167,6 +192,7 @@ unsafe fn child_exec(
     envp: *const *const libc::c_char,
     fd_map: &[(RawFd, RawFd)],
     status_fd: RawFd,
+    id_maps: Option<&IdMaps>,
 ) -> ! {
     // SAFETY: an all-zero sigset_t is the empty set; sigprocmask is async-signal-safe.
     unsafe {
@@ -180,11 +206,46 @@ unsafe fn child_exec(
             unsafe { libc::_exit(126) }
         }
     }
+    if let Some(m) = id_maps {
+        let files: [(&CStr, &[u8]); 3] = [
+            (c"/proc/self/setgroups", b"deny"),
+            (c"/proc/self/uid_map", &m.uid_map),
+            (c"/proc/self/gid_map", &m.gid_map),
+        ];
+        for (path, data) in files {
+            // SAFETY: open/write/close are async-signal-safe; path and data were prepared
+            // before the clone and are live.
+            let ok = unsafe {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                let ok = fd >= 0
+                    && libc::write(fd, data.as_ptr().cast(), data.len()) == data.len() as isize;
+                if fd >= 0 {
+                    libc::close(fd);
+                }
+                ok
+            };
+            if !ok {
+                // SAFETY: write and _exit are async-signal-safe; the buffer is a static.
+                unsafe {
+                    libc::write(
+                        status_fd,
+                        IDMAP_FAILED_MSG.as_ptr().cast(),
+                        IDMAP_FAILED_MSG.len(),
+                    );
+                    libc::_exit(126)
+                }
+            }
+        }
+    }
     // SAFETY: the caller guarantees valid NUL-terminated exe/argv/envp.
     unsafe { libc::execve(exe, argv, envp) };
     // SAFETY: write and _exit are async-signal-safe; the buffer is a static.
     unsafe {
-        libc::write(status_fd, EXEC_FAILED_MSG.as_ptr().cast(), EXEC_FAILED_MSG.len());
+        libc::write(
+            status_fd,
+            EXEC_FAILED_MSG.as_ptr().cast(),
+            EXEC_FAILED_MSG.len(),
+        );
         libc::_exit(127)
     }
 }
@@ -231,7 +292,11 @@ pub(crate) fn waitpid(pid: i32, nohang: bool) -> io::Result<Option<i32>> {
 
 /// Waits up to `timeout_ms` (-1: forever) for `fd` to become readable.
 pub(crate) fn poll_readable(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
-    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     loop {
         // SAFETY: one live pollfd.
         let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
@@ -297,7 +362,7 @@ pub(crate) fn pivot_root(new_root: &CStr, put_old: &CStr) -> io::Result<()> {
 
 /// Mount flags of the filesystem holding `path` (statvfs f_flag; the ST_* bits we use have the
 /// same values as the MS_* ones).
-pub(crate) fn statvfs_flags(path: &CStr) -> io::Result<u64> {
+pub(crate) fn statvfs_flags(path: &CStr) -> io::Result<libc::c_ulong> {
     let mut st = MaybeUninit::<libc::statvfs>::uninit();
     // SAFETY: `st` is a properly sized out-parameter.
     cvt(unsafe { libc::statvfs(path.as_ptr(), st.as_mut_ptr()) })?;
@@ -315,7 +380,10 @@ pub(crate) fn sethostname(name: &[u8]) -> io::Result<()> {
 
 /// setrlimit(2) with soft = hard = `value`.
 pub(crate) fn setrlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
-    let lim = libc::rlimit { rlim_cur: value, rlim_max: value };
+    let lim = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
     // SAFETY: `lim` is a live, initialised rlimit.
     cvt(unsafe { libc::setrlimit(resource, &lim) })?;
     Ok(())
@@ -389,10 +457,15 @@ const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
 /// Empties the effective, permitted and inheritable capability sets of the calling thread.
 pub(crate) fn capset_zero() -> io::Result<()> {
-    let mut hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
     let data = [CapData::default(); 2];
     // SAFETY: capset with a v3 header and the two data words v3 requires, both live.
-    cvt_long(unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr()) })?;
+    cvt_long(unsafe {
+        libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, data.as_ptr())
+    })?;
     Ok(())
 }
 
@@ -420,7 +493,10 @@ pub(crate) fn setresuid(uid: u32) -> io::Result<()> {
 /// Installs a seccomp BPF program on the calling thread (no_new_privs must be set).
 pub(crate) fn seccomp_install(filter: &[libc::sock_filter]) -> io::Result<()> {
     let len = u16::try_from(filter.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
-    let prog = libc::sock_fprog { len, filter: filter.as_ptr().cast_mut() };
+    let prog = libc::sock_fprog {
+        len,
+        filter: filter.as_ptr().cast_mut(),
+    };
     // SAFETY: `prog` points to `filter`, which outlives the call; the kernel copies the program.
     cvt_long(unsafe {
         libc::syscall(
@@ -448,7 +524,12 @@ pub(crate) fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> io::Err
 pub(crate) fn close_range_cloexec(first: u32) -> io::Result<()> {
     // SAFETY: close_range only manipulates the descriptor table.
     cvt_long(unsafe {
-        libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC)
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
     })?;
     Ok(())
 }
@@ -502,8 +583,6 @@ pub(crate) fn exit_now(code: i32) -> ! {
 pub(crate) fn async_readable_fd(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
     // SAFETY: an OwnedFd always reports the same descriptor, which stays open until the OwnedFd
     // itself (owned by the AsyncFd) is dropped.
-    unsafe {
-        tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
-    }
-    .map_err(io::Error::from)
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .map_err(io::Error::from)
 }

@@ -466,7 +466,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
         }
         let need_full = batch.iter().any(|j| j.fsync());
         if need_full != full {
-            let pragma = if need_full { "PRAGMA synchronous = FULL" } else { "PRAGMA synchronous = NORMAL" };
+            let pragma = if need_full {
+                "PRAGMA synchronous = FULL"
+            } else {
+                "PRAGMA synchronous = NORMAL"
+            };
             match conn.execute_batch(pragma) {
                 Ok(()) => full = need_full,
                 Err(e) => tracing::error!("store: cannot switch synchronous mode: {e}"),

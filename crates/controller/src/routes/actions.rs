@@ -54,15 +54,26 @@ pub async fn list(
     };
     let store = &state.inner.stores.entities;
     if p.count {
-        return Ok(Json(count_json("actions", store.count(EntityKind::Action, &scope).await?)));
+        return Ok(Json(count_json(
+            "actions",
+            store.count(EntityKind::Action, &scope).await?,
+        )));
     }
-    let q = EntityQuery { kind: EntityKind::Action, scope, skip: p.skip, limit: Some(p.limit) };
+    let q = EntityQuery {
+        kind: EntityKind::Action,
+        scope,
+        skip: p.skip,
+        limit: Some(p.limit),
+    };
     let list = store.list(&q).await?;
     let out: Vec<Value> = list
         .into_iter()
         .map(|e| {
             let d = e.doc;
-            let binary = d.pointer("/exec/binary").and_then(Value::as_bool).unwrap_or(false);
+            let binary = d
+                .pointer("/exec/binary")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             json!({
                 "namespace": d["namespace"], "name": d["name"], "version": d["version"],
                 "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
@@ -89,7 +100,10 @@ pub async fn get(
     let ra = resolve_action(&state, &who, &ns, pkg.as_deref(), &name, with_code).await?;
     let mut action = ra.action;
     action.parameters = ra.params;
-    Ok(Json(action_json(&action, if with_code { ra.code } else { None })))
+    Ok(Json(action_json(
+        &action,
+        if with_code { ra.code } else { None },
+    )))
 }
 
 /// DELETE `…/actions/[{pkg}/]{name}`.
@@ -105,7 +119,12 @@ pub async fn delete(
     let loaded: Option<entities::Loaded<WhiskAction>> =
         load(&state, EntityKind::Action, &fqn.doc_id(), true).await?;
     let a = loaded.ok_or_else(ApiError::not_found)?;
-    state.inner.stores.entities.delete(&fqn.doc_id(), a.rev).await?;
+    state
+        .inner
+        .stores
+        .entities
+        .delete(&fqn.doc_id(), a.rev)
+        .await?;
     Ok(Json(action_json(&a.entity, a.code)))
 }
 
@@ -125,7 +144,11 @@ pub async fn put(
     if let Some(e) = &body.exec {
         let size = e.code.as_ref().or(e.jar.as_ref()).map_or(0, String::len);
         if size > MAX_CODE_BYTES {
-            return Err(ApiError::too_large(messages::field_too_large("exec", size, MAX_CODE_BYTES)));
+            return Err(ApiError::too_large(messages::field_too_large(
+                "exec",
+                size,
+                MAX_CODE_BYTES,
+            )));
         }
     }
     if let Some(p) = &pkg {
@@ -147,8 +170,17 @@ pub async fn put(
     let now = now_millis();
     let (action, code, rev) = match existing {
         None => {
-            let exec_put = body.exec.ok_or_else(|| ApiError::bad_request(messages::EXEC_UNDEFINED))?;
-            let (exec, code, params) = build_exec(&state, &who, &fqn, exec_put, body.parameters.unwrap_or_default()).await?;
+            let exec_put = body
+                .exec
+                .ok_or_else(|| ApiError::bad_request(messages::EXEC_UNDEFINED))?;
+            let (exec, code, params) = build_exec(
+                &state,
+                &who,
+                &fqn,
+                exec_put,
+                body.parameters.unwrap_or_default(),
+            )
+            .await?;
             let limits = ranges
                 .resolve(ranges.defaults(), &body.limits.unwrap_or_default())
                 .map_err(ApiError::bad_request)?;
@@ -174,11 +206,15 @@ pub async fn put(
         Some(old) => {
             let (exec, code, params) = match body.exec {
                 Some(e) => {
-                    let params = body.parameters.unwrap_or_else(|| old.entity.parameters.clone());
+                    let params = body
+                        .parameters
+                        .unwrap_or_else(|| old.entity.parameters.clone());
                     build_exec(&state, &who, &fqn, e, params).await?
                 }
                 None => {
-                    let mut params = body.parameters.unwrap_or_else(|| old.entity.parameters.clone());
+                    let mut params = body
+                        .parameters
+                        .unwrap_or_else(|| old.entity.parameters.clone());
                     if old.entity.exec.kind == SEQUENCE {
                         // A sequence keeps its synthetic `_actions` parameter only.
                         params = old.entity.parameters.clone();
@@ -189,7 +225,9 @@ pub async fn put(
             let limits = ranges
                 .resolve(old.entity.limits, &body.limits.unwrap_or_default())
                 .map_err(ApiError::bad_request)?;
-            let mut annotations = body.annotations.unwrap_or_else(|| old.entity.annotations.clone());
+            let mut annotations = body
+                .annotations
+                .unwrap_or_else(|| old.entity.annotations.clone());
             remove_keys(&mut annotations, body.del_annotations.as_deref());
             kv_set(&mut annotations, "exec", json!(exec.kind));
             let action = WhiskAction {
@@ -206,7 +244,16 @@ pub async fn put(
             (action, code, Some(old.rev))
         }
     };
-    entities::save(&state, EntityKind::Action, &fqn, now, &action, code.clone(), rev).await?;
+    entities::save(
+        &state,
+        EntityKind::Action,
+        &fqn,
+        now,
+        &action,
+        code.clone(),
+        rev,
+    )
+    .await?;
     Ok(Json(action_json(&action, code)))
 }
 
@@ -242,18 +289,31 @@ async fn build_exec(
             Ok((exec, None, vec![KeyValue::new("_actions", json!(comps))]))
         }
         BLACKBOX => {
-            let image = e
-                .image
-                .filter(|i| !i.trim().is_empty())
-                .ok_or_else(|| ApiError::bad_request(messages::malformed("blackbox requires an image")))?;
+            let image = e.image.filter(|i| !i.trim().is_empty()).ok_or_else(|| {
+                ApiError::bad_request(messages::malformed("blackbox requires an image"))
+            })?;
             let binary = code.as_deref().map(is_binary_code);
-            let exec = Exec { kind: BLACKBOX.into(), code: None, image: Some(image), main, binary, components: None };
+            let exec = Exec {
+                kind: BLACKBOX.into(),
+                code: None,
+                image: Some(image),
+                main,
+                binary,
+                components: None,
+            };
             Ok((exec, code, params))
         }
         kind => {
-            let rk = state.inner.config.runtimes.resolve(kind).map_err(ApiError::bad_request)?;
+            let rk = state
+                .inner
+                .config
+                .runtimes
+                .resolve(kind)
+                .map_err(ApiError::bad_request)?;
             if rk.deprecated {
-                return Err(ApiError::bad_request(messages::deprecated_runtime(&rk.kind)));
+                return Err(ApiError::bad_request(messages::deprecated_runtime(
+                    &rk.kind,
+                )));
             }
             if let Some(Value::Array(allowed)) = who.limits.get("allowedKinds") {
                 if !allowed.iter().any(|k| k.as_str() == Some(rk.kind.as_str())) {
@@ -263,9 +323,13 @@ async fn build_exec(
                     ));
                 }
             }
-            let code = code.ok_or_else(|| ApiError::bad_request(messages::malformed("exec.code is required")))?;
+            let code = code.ok_or_else(|| {
+                ApiError::bad_request(messages::malformed("exec.code is required"))
+            })?;
             if rk.require_main && main.is_none() {
-                return Err(ApiError::bad_request(messages::malformed("exec.main is required")));
+                return Err(ApiError::bad_request(messages::malformed(
+                    "exec.main is required",
+                )));
             }
             let exec = Exec {
                 kind: rk.kind.clone(),
@@ -300,7 +364,8 @@ async fn validate_sequence(
     }
     // Depth-first count of atomic actions; `stack` detects cycles back to `this`.
     let mut atomic = 0u64;
-    let mut work: Vec<(FullyQualifiedName, usize)> = resolved.iter().rev().map(|f| (f.clone(), 0)).collect();
+    let mut work: Vec<(FullyQualifiedName, usize)> =
+        resolved.iter().rev().map(|f| (f.clone(), 0)).collect();
     let mut visits = 0u32;
     while let Some((f, depth)) = work.pop() {
         visits += 1;
@@ -310,12 +375,19 @@ async fn validate_sequence(
         if depth > 64 || visits > 10_000 {
             return Err(ApiError::bad_request(messages::SEQUENCE_IS_TOO_LONG));
         }
-        let ra = resolve_action(state, who, &f.namespace, f.package.as_deref(), &f.name, false)
-            .await
-            .map_err(|e| match e.status {
-                axum::http::StatusCode::FORBIDDEN => e,
-                _ => ApiError::bad_request(messages::SEQUENCE_COMPONENT_NOT_FOUND),
-            })?;
+        let ra = resolve_action(
+            state,
+            who,
+            &f.namespace,
+            f.package.as_deref(),
+            &f.name,
+            false,
+        )
+        .await
+        .map_err(|e| match e.status {
+            axum::http::StatusCode::FORBIDDEN => e,
+            _ => ApiError::bad_request(messages::SEQUENCE_COMPONENT_NOT_FOUND),
+        })?;
         if ra.action.exec.kind == SEQUENCE {
             for c in ra.action.exec.components.unwrap_or_default().iter().rev() {
                 if let Ok(inner) = FullyQualifiedName::parse(c, &ra.fqn.namespace) {

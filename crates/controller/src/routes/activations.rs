@@ -61,11 +61,22 @@ pub async fn list(
         return Ok(Json(count_json("activations", store.count(&query).await?)));
     }
     let list = store.list(&query).await?;
-    let view = if docs { activation_api_view } else { activation_summary };
-    Ok(Json(Value::Array(list.iter().map(|r| view(&r.doc)).collect())))
+    let view = if docs {
+        activation_api_view
+    } else {
+        activation_summary
+    };
+    Ok(Json(Value::Array(
+        list.iter().map(|r| view(&r.doc)).collect(),
+    )))
 }
 
-async fn load(state: &AppState, who: &crate::auth::Identity, ns: &str, id: &str) -> ApiResult<ActivationRecord> {
+async fn load(
+    state: &AppState,
+    who: &crate::auth::Identity,
+    ns: &str,
+    id: &str,
+) -> ApiResult<ActivationRecord> {
     let ns = namespace_of(ns, who)?;
     require_owner(who, &ns, &ns)?;
     validate_activation_id(id).map_err(ApiError::bad_request)?;
@@ -95,7 +106,9 @@ pub async fn logs(
     Path((ns, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     let r = load(&state, &who, &ns, &id).await?;
-    Ok(Json(json!({ "logs": r.doc.get("logs").cloned().unwrap_or_else(|| json!([])) })))
+    Ok(Json(
+        json!({ "logs": r.doc.get("logs").cloned().unwrap_or_else(|| json!([])) }),
+    ))
 }
 
 /// GET `…/activations/{id}/result`: the API-form `response`.
@@ -106,5 +119,7 @@ pub async fn result(
 ) -> ApiResult<Json<Value>> {
     let r = load(&state, &who, &ns, &id).await?;
     let api = activation_api_view(&r.doc);
-    Ok(Json(api.get("response").cloned().unwrap_or_else(|| json!({}))))
+    Ok(Json(
+        api.get("response").cloned().unwrap_or_else(|| json!({})),
+    ))
 }

@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
-use whirl_core::entity::{kv_to_object, ActivationResponse, ActivationStatus, WhiskActivation, WhiskTrigger};
+use whirl_core::entity::{
+    kv_to_object, ActivationResponse, ActivationStatus, WhiskActivation, WhiskTrigger,
+};
 use whirl_core::names::FullyQualifiedName;
 use whirl_core::{ids, now_millis};
 use whirl_store::{ActivationRecord, EntityKind};
@@ -33,8 +35,17 @@ pub async fn fire(
     let fqn = FullyQualifiedName::new(ns.clone(), None, name);
     require_owner(&who, &ns, &fqn.doc_id())?;
     let d = &state.inner.config.namespace_defaults;
-    state.inner.activations.throttles.check_rate(&who.namespace, Rate::Fires, &who.limits, d.fires_per_minute)?;
-    let tid = req.extensions().get::<TransactionId>().map(|t| t.0.clone()).unwrap_or_default();
+    state.inner.activations.throttles.check_rate(
+        &who.namespace,
+        Rate::Fires,
+        &who.limits,
+        d.fires_per_minute,
+    )?;
+    let tid = req
+        .extensions()
+        .get::<TransactionId>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
     let (parts, body) = req.into_parts();
     let payload = payload(body, &parts.headers).await?;
     let trigger: Loaded<WhiskTrigger> = load(&state, EntityKind::Trigger, &fqn.doc_id(), false)
@@ -47,7 +58,8 @@ pub async fn fire(
         .flatten()
         .filter(|(_, r)| r.status == ACTIVE)
         .filter_map(|(rule, r)| {
-            FullyQualifiedName::from_doc_id(&format!("{}/{}", r.action.path, r.action.name)).map(|a| (rule.clone(), a))
+            FullyQualifiedName::from_doc_id(&format!("{}/{}", r.action.path, r.action.name))
+                .map(|a| (rule.clone(), a))
         })
         .collect();
     if active.is_empty() {
@@ -62,7 +74,12 @@ pub async fn fire(
         .headers
         .iter()
         .filter(|(k, _)| k.as_str() != "authorization")
-        .map(|(k, v)| (k.as_str().to_ascii_lowercase(), json!(v.to_str().unwrap_or(""))))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                json!(v.to_str().unwrap_or("")),
+            )
+        })
         .collect();
     args.insert("__ow_headers".into(), Value::Object(headers));
     let id = ids::new_activation_id();
@@ -93,7 +110,12 @@ pub async fn fire(
         }
     };
     // The trigger activation is stored before it is acknowledged; rule logs are added later.
-    state.inner.stores.activations.put(record(Vec::new())).await?;
+    state
+        .inner
+        .stores
+        .activations
+        .put(record(Vec::new()))
+        .await?;
     let st = state.clone();
     let who2 = who.clone();
     let args = Value::Object(args);
@@ -101,7 +123,11 @@ pub async fn fire(
     tokio::spawn(async move {
         let mut logs = Vec::new();
         for (rule, action) in active {
-            logs.push(fire_rule(&st, &who2, &rule, &action, args.clone(), &tid).await.to_string());
+            logs.push(
+                fire_rule(&st, &who2, &rule, &action, args.clone(), &tid)
+                    .await
+                    .to_string(),
+            );
         }
         let mut rec = rec_fn;
         rec.doc["logs"] = json!(logs);
@@ -130,14 +156,30 @@ async fn fire_rule(
     if let Err(e) = check_invoke_throttles(state, who) {
         return failed(e.status, e.message);
     }
-    let resolved = resolve_action(state, who, &action.namespace, action.package.as_deref(), &action.name, false).await;
+    let resolved = resolve_action(
+        state,
+        who,
+        &action.namespace,
+        action.package.as_deref(),
+        &action.name,
+        false,
+    )
+    .await;
     let ra = match resolved {
         Ok(a) => a,
         Err(e) => return failed(e.status, e.message),
     };
-    let inv = Invocation { who: who.clone(), action: ra, payload: args, transaction_id: tid.to_string(), cause: None };
+    let inv = Invocation {
+        who: who.clone(),
+        action: ra,
+        payload: args,
+        transaction_id: tid.to_string(),
+        cause: None,
+    };
     match activation::invoke(state, inv, std::time::Duration::ZERO).await {
-        Ok((id, _)) => json!({"statusCode": 0, "success": true, "activationId": id, "rule": rule, "action": action_name}),
+        Ok((id, _)) => {
+            json!({"statusCode": 0, "success": true, "activationId": id, "rule": rule, "action": action_name})
+        }
         Err(e) => failed(e.status, e.message),
     }
 }

@@ -16,7 +16,9 @@ use crate::activation::{self, check_invoke_throttles, Invocation, Waited};
 use crate::auth::Auth;
 use crate::entities::resolve_action;
 use crate::error::{ApiError, ApiResult, TransactionId};
-use crate::extract::{content_length, entity_name, namespace_of, parse_json, read_body, Query, Segments};
+use crate::extract::{
+    content_length, entity_name, namespace_of, parse_json, read_body, Query, Segments,
+};
 use crate::AppState;
 
 /// The longest a blocking invoke waits (`max-wait-for-blocking-activation`).
@@ -30,7 +32,9 @@ pub(crate) async fn payload(body: Body, headers: &axum::http::HeaderMap) -> ApiR
     let v: Value = parse_json(&bytes)?;
     match v {
         Value::Object(_) | Value::Array(_) => Ok(v),
-        _ => Err(ApiError::bad_request(messages::malformed("the payload must be a JSON object or array"))),
+        _ => Err(ApiError::bad_request(messages::malformed(
+            "the payload must be a JSON object or array",
+        ))),
     }
 }
 
@@ -44,7 +48,10 @@ pub(crate) fn with_activation_id(mut r: Response, id: &str) -> Response {
 /// HTTP status of a finished blocking activation: 200, 502 (application or developer error),
 /// 500 (whisk error).
 fn status_of(record: &Value) -> StatusCode {
-    match record.pointer("/response/statusCode").and_then(Value::as_u64) {
+    match record
+        .pointer("/response/statusCode")
+        .and_then(Value::as_u64)
+    {
         Some(0) => StatusCode::OK,
         Some(1) | Some(2) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -77,19 +84,38 @@ pub async fn invoke(
     };
     // Throttles come before the entitlement and existence checks, as in OpenWhisk.
     check_invoke_throttles(&state, &who)?;
-    let tid = req.extensions().get::<TransactionId>().map(|t| t.0.clone()).unwrap_or_default();
+    let tid = req
+        .extensions()
+        .get::<TransactionId>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
     let (parts, body) = req.into_parts();
     let payload = payload(body, &parts.headers).await?;
     let action = resolve_action(&state, &who, &ns, pkg.as_deref(), &name, false).await?;
-    let inv = Invocation { who, action, payload, transaction_id: tid, cause: None };
-    let wait = if blocking { Duration::from_millis(wait_ms) } else { Duration::ZERO };
+    let inv = Invocation {
+        who,
+        action,
+        payload,
+        transaction_id: tid,
+        cause: None,
+    };
+    let wait = if blocking {
+        Duration::from_millis(wait_ms)
+    } else {
+        Duration::ZERO
+    };
     let (id, waited) = activation::invoke(&state, inv, wait).await?;
     let resp = match waited {
-        Waited::Accepted => (StatusCode::ACCEPTED, Json(json!({ "activationId": id }))).into_response(),
+        Waited::Accepted => {
+            (StatusCode::ACCEPTED, Json(json!({ "activationId": id }))).into_response()
+        }
         Waited::Done(record) => {
             let status = status_of(&record);
             let api = activation_api_view(&record);
-            let result = api.pointer("/response/result").cloned().unwrap_or_else(|| json!({}));
+            let result = api
+                .pointer("/response/result")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             if result_only || result.is_array() {
                 (status, Json(result)).into_response()
             } else {

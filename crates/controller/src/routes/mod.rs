@@ -27,31 +27,48 @@ pub fn api_router() -> Router<AppState> {
         .route("/namespaces/{ns}/actions/", get(actions::list))
         .route(
             "/namespaces/{ns}/actions/{*rest}",
-            get(actions::get).put(actions::put).delete(actions::delete).post(invoke::invoke),
+            get(actions::get)
+                .put(actions::put)
+                .delete(actions::delete)
+                .post(invoke::invoke),
         )
         .route("/namespaces/{ns}/packages", get(packages::list))
         .route("/namespaces/{ns}/packages/", get(packages::list))
         .route(
             "/namespaces/{ns}/packages/{name}",
-            get(packages::get).put(packages::put).delete(packages::delete),
+            get(packages::get)
+                .put(packages::put)
+                .delete(packages::delete),
         )
         .route("/namespaces/{ns}/triggers", get(triggers::list))
         .route("/namespaces/{ns}/triggers/", get(triggers::list))
         .route(
             "/namespaces/{ns}/triggers/{name}",
-            get(triggers::get).put(triggers::put).delete(triggers::delete).post(fire::fire),
+            get(triggers::get)
+                .put(triggers::put)
+                .delete(triggers::delete)
+                .post(fire::fire),
         )
         .route("/namespaces/{ns}/rules", get(rules::list))
         .route("/namespaces/{ns}/rules/", get(rules::list))
         .route(
             "/namespaces/{ns}/rules/{name}",
-            get(rules::get).put(rules::put).delete(rules::delete).post(rules::set_status),
+            get(rules::get)
+                .put(rules::put)
+                .delete(rules::delete)
+                .post(rules::set_status),
         )
         .route("/namespaces/{ns}/activations", get(activations::list))
         .route("/namespaces/{ns}/activations/", get(activations::list))
         .route("/namespaces/{ns}/activations/{id}", get(activations::get))
-        .route("/namespaces/{ns}/activations/{id}/logs", get(activations::logs))
-        .route("/namespaces/{ns}/activations/{id}/result", get(activations::result))
+        .route(
+            "/namespaces/{ns}/activations/{id}/logs",
+            get(activations::logs),
+        )
+        .route(
+            "/namespaces/{ns}/activations/{id}/result",
+            get(activations::result),
+        )
 }
 
 /// `{"<collection>": n}` for `count=true`.
@@ -72,11 +89,9 @@ pub(crate) fn check_kv_sizes(
         if let Some(kvs) = kvs {
             let size = kv_size(kvs);
             if size > MAX_PARAMETER_BYTES {
-                return Err(crate::error::ApiError::too_large(whirl_core::messages::field_too_large(
-                    field,
-                    size,
-                    MAX_PARAMETER_BYTES,
-                )));
+                return Err(crate::error::ApiError::too_large(
+                    whirl_core::messages::field_too_large(field, size, MAX_PARAMETER_BYTES),
+                ));
             }
         }
     }
@@ -90,9 +105,11 @@ pub(crate) fn next_version(
 ) -> crate::error::ApiResult<String> {
     use whirl_core::semver::SemVer;
     if let Some(v) = body {
-        let v: SemVer = v
-            .parse()
-            .map_err(|_| crate::error::ApiError::bad_request(whirl_core::messages::malformed("bad semantic version")))?;
+        let v: SemVer = v.parse().map_err(|_| {
+            crate::error::ApiError::bad_request(whirl_core::messages::malformed(
+                "bad semantic version",
+            ))
+        })?;
         return Ok(v.to_string());
     }
     Ok(match old.and_then(|o| o.parse::<SemVer>().ok()) {

@@ -40,28 +40,50 @@ pub async fn list(
     let scope = Scope::Path(ns.clone());
     if owns(&who, &ns) {
         if p.count {
-            return Ok(Json(count_json("packages", store.count(EntityKind::Package, &scope).await?)));
+            return Ok(Json(count_json(
+                "packages",
+                store.count(EntityKind::Package, &scope).await?,
+            )));
         }
-        let q = EntityQuery { kind: EntityKind::Package, scope, skip: p.skip, limit: Some(p.limit) };
+        let q = EntityQuery {
+            kind: EntityKind::Package,
+            scope,
+            skip: p.skip,
+            limit: Some(p.limit),
+        };
         let list = store.list(&q).await?;
-        return Ok(Json(Value::Array(list.iter().map(|e| summary(&e.doc)).collect())));
+        return Ok(Json(Value::Array(
+            list.iter().map(|e| summary(&e.doc)).collect(),
+        )));
     }
     // Another namespace: public, non-binding packages only (filtered after reading).
-    let q = EntityQuery { kind: EntityKind::Package, scope, skip: 0, limit: None };
+    let q = EntityQuery {
+        kind: EntityKind::Package,
+        scope,
+        skip: 0,
+        limit: None,
+    };
     let public: Vec<Value> = store
         .list(&q)
         .await?
         .into_iter()
         .filter(|e| {
             e.doc["publish"] == json!(true)
-                && e.doc.get("binding").and_then(Value::as_object).is_none_or(|m| m.is_empty())
+                && e.doc
+                    .get("binding")
+                    .and_then(Value::as_object)
+                    .is_none_or(|m| m.is_empty())
         })
         .map(|e| summary(&e.doc))
         .collect();
     if p.count {
         return Ok(Json(count_json("packages", public.len() as u64)));
     }
-    let page = public.into_iter().skip(p.skip as usize).take(p.limit as usize).collect();
+    let page = public
+        .into_iter()
+        .skip(p.skip as usize)
+        .take(p.limit as usize)
+        .collect();
     Ok(Json(Value::Array(page)))
 }
 
@@ -86,7 +108,9 @@ pub async fn get(
         let is_feed = e
             .doc
             .get("annotations")
-            .and_then(|a| serde_json::from_value::<Vec<whirl_core::entity::KeyValue>>(a.clone()).ok())
+            .and_then(|a| {
+                serde_json::from_value::<Vec<whirl_core::entity::KeyValue>>(a.clone()).ok()
+            })
             .is_some_and(|a| kv_get(&a, "feed").is_some());
         let item = json!({"name": e.doc["name"], "version": e.doc["version"], "annotations": e.doc["annotations"]});
         if is_feed {
@@ -119,9 +143,17 @@ pub async fn put(
         return Err(ApiError::bad_request(messages::PACKAGE_NAME_RESERVED));
     }
     check_kv_sizes(body.parameters.as_ref(), body.annotations.as_ref())?;
-    let existing: Option<Loaded<WhiskPackage>> = load(&state, EntityKind::Package, &fqn.doc_id(), false).await?;
+    let existing: Option<Loaded<WhiskPackage>> =
+        load(&state, EntityKind::Package, &fqn.doc_id(), false).await?;
     if existing.is_some() && !q.flag("overwrite") {
         return Err(ApiError::conflict(messages::RESOURCE_EXISTS));
+    }
+    // A real package never becomes a binding, whatever the target (checked before the target,
+    // as OpenWhisk does).
+    if let (Some(old), Some(_)) = (&existing, &body.binding) {
+        if old.entity.binding_ref().is_none() {
+            return Err(ApiError::conflict(messages::PACKAGE_CANNOT_BECOME_BINDING));
+        }
     }
     // Validate a binding target.
     let binding = match &body.binding {
@@ -132,9 +164,15 @@ pub async fn put(
             } else {
                 b.namespace.clone()
             };
-            let target = FullyQualifiedName::parse(&format!("/{}/{}", target_ns, b.name), &who.namespace)
-                .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let stored = state.inner.stores.entities.get(&target.doc_id(), false).await?;
+            let target =
+                FullyQualifiedName::parse(&format!("/{}/{}", target_ns, b.name), &who.namespace)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let stored = state
+                .inner
+                .stores
+                .entities
+                .get(&target.doc_id(), false)
+                .await?;
             let Some(stored) = stored else {
                 return Err(ApiError::bad_request(messages::BINDING_DOES_NOT_EXIST));
             };
@@ -146,7 +184,9 @@ pub async fn put(
                 return Err(ApiError::forbidden(&target.doc_id()));
             }
             if t.entity.binding_ref().is_some() {
-                return Err(ApiError::bad_request(messages::BINDING_CANNOT_REFERENCE_BINDING));
+                return Err(ApiError::bad_request(
+                    messages::BINDING_CANNOT_REFERENCE_BINDING,
+                ));
             }
             Some(json!({"namespace": target.namespace, "name": target.name}))
         }
@@ -176,7 +216,9 @@ pub async fn put(
                 return Err(ApiError::conflict(messages::PACKAGE_CANNOT_BECOME_BINDING));
             }
             let new_binding = binding.unwrap_or_else(|| old.entity.binding.clone());
-            let mut annotations = body.annotations.unwrap_or_else(|| old.entity.annotations.clone());
+            let mut annotations = body
+                .annotations
+                .unwrap_or_else(|| old.entity.annotations.clone());
             if was_binding {
                 kv_set(&mut annotations, "binding", new_binding.clone());
             }
@@ -187,14 +229,18 @@ pub async fn put(
                 publish: body.publish.unwrap_or(old.entity.publish),
                 binding: new_binding,
                 annotations,
-                parameters: body.parameters.unwrap_or_else(|| old.entity.parameters.clone()),
+                parameters: body
+                    .parameters
+                    .unwrap_or_else(|| old.entity.parameters.clone()),
                 updated: now,
             };
             (pkg, Some(old.rev))
         }
     };
     entities::save(&state, EntityKind::Package, &fqn, now, &pkg, None, rev).await?;
-    Ok(Json(serde_json::to_value(&pkg).map_err(|_| ApiError::internal())?))
+    Ok(Json(
+        serde_json::to_value(&pkg).map_err(|_| ApiError::internal())?,
+    ))
 }
 
 /// DELETE `…/packages/{name}?force=`.
@@ -220,7 +266,12 @@ pub async fn delete(
                 return Err(ApiError::conflict(messages::package_not_empty(n)));
             }
             let contents = store
-                .list(&EntityQuery { kind: EntityKind::Action, scope, skip: 0, limit: None })
+                .list(&EntityQuery {
+                    kind: EntityKind::Action,
+                    scope,
+                    skip: 0,
+                    limit: None,
+                })
                 .await?;
             for a in contents {
                 store.delete(&a.id, a.rev).await?;
@@ -228,5 +279,7 @@ pub async fn delete(
         }
     }
     store.delete(&fqn.doc_id(), pkg.rev).await?;
-    Ok(Json(serde_json::to_value(&pkg.entity).map_err(|_| ApiError::internal())?))
+    Ok(Json(
+        serde_json::to_value(&pkg.entity).map_err(|_| ApiError::internal())?,
+    ))
 }

@@ -30,15 +30,28 @@ fn addressed(who: &Identity, ns: &str, name: &str) -> ApiResult<FullyQualifiedNa
 
 fn trigger_fqn(r: &WhiskRule) -> FullyQualifiedName {
     FullyQualifiedName::from_doc_id(&format!("{}/{}", r.trigger.path, r.trigger.name))
-        .unwrap_or_else(|| FullyQualifiedName::new(r.trigger.path.clone(), None, r.trigger.name.clone()))
+        .unwrap_or_else(|| {
+            FullyQualifiedName::new(r.trigger.path.clone(), None, r.trigger.name.clone())
+        })
 }
 
 /// The rule's status as recorded in its trigger (`inactive` if the trigger or link is gone).
 async fn status_of(state: &AppState, rule_id: &str, rule: &WhiskRule) -> ApiResult<String> {
-    let t: Option<Loaded<WhiskTrigger>> =
-        load(state, EntityKind::Trigger, &trigger_fqn(rule).doc_id(), false).await.ok().flatten();
-    Ok(t.and_then(|t| t.entity.rules.and_then(|m| m.get(rule_id).map(|r| r.status.clone())))
-        .unwrap_or_else(|| INACTIVE.to_string()))
+    let t: Option<Loaded<WhiskTrigger>> = load(
+        state,
+        EntityKind::Trigger,
+        &trigger_fqn(rule).doc_id(),
+        false,
+    )
+    .await
+    .ok()
+    .flatten();
+    Ok(t.and_then(|t| {
+        t.entity
+            .rules
+            .and_then(|m| m.get(rule_id).map(|r| r.status.clone()))
+    })
+    .unwrap_or_else(|| INACTIVE.to_string()))
 }
 
 fn with_status(rule: &WhiskRule, status: &str) -> ApiResult<Value> {
@@ -57,14 +70,29 @@ async fn update_trigger_links(
     f: impl Fn(&mut BTreeMap<String, ReducedRule>),
 ) -> ApiResult<()> {
     for _ in 0..10 {
-        let t: Option<Loaded<WhiskTrigger>> = load(state, EntityKind::Trigger, &trigger.doc_id(), false).await?;
+        let t: Option<Loaded<WhiskTrigger>> =
+            load(state, EntityKind::Trigger, &trigger.doc_id(), false).await?;
         let Some(mut t) = t else {
-            return if must_exist { Err(ApiError::not_found()) } else { Ok(()) };
+            return if must_exist {
+                Err(ApiError::not_found())
+            } else {
+                Ok(())
+            };
         };
         let mut rules = t.entity.rules.take().unwrap_or_default();
         f(&mut rules);
         t.entity.rules = (!rules.is_empty()).then_some(rules);
-        match entities::save(state, EntityKind::Trigger, trigger, t.entity.updated, &t.entity, None, Some(t.rev)).await {
+        match entities::save(
+            state,
+            EntityKind::Trigger,
+            trigger,
+            t.entity.updated,
+            &t.entity,
+            None,
+            Some(t.rev),
+        )
+        .await
+        {
             Err(e) if e.message == messages::CONFLICT_DETECTED => continue,
             other => return other.map(|_| ()),
         }
@@ -104,12 +132,22 @@ pub async fn list(
     let store = &state.inner.stores.entities;
     let scope = Scope::Path(ns);
     if p.count {
-        return Ok(Json(count_json("rules", store.count(EntityKind::Rule, &scope).await?)));
+        return Ok(Json(count_json(
+            "rules",
+            store.count(EntityKind::Rule, &scope).await?,
+        )));
     }
     let list = store
-        .list(&EntityQuery { kind: EntityKind::Rule, scope, skip: p.skip, limit: Some(p.limit) })
+        .list(&EntityQuery {
+            kind: EntityKind::Rule,
+            scope,
+            skip: p.skip,
+            limit: Some(p.limit),
+        })
         .await?;
-    Ok(Json(Value::Array(list.into_iter().map(|e| e.doc).collect())))
+    Ok(Json(Value::Array(
+        list.into_iter().map(|e| e.doc).collect(),
+    )))
 }
 
 /// GET `…/rules/{name}` with its status.
@@ -137,7 +175,8 @@ pub async fn put(
     let fqn = addressed(&who, &ns, &name)?;
     check_kv_sizes(None, body.annotations.as_ref())?;
     let rule_id = fqn.doc_id();
-    let existing: Option<Loaded<WhiskRule>> = load(&state, EntityKind::Rule, &rule_id, false).await?;
+    let existing: Option<Loaded<WhiskRule>> =
+        load(&state, EntityKind::Rule, &rule_id, false).await?;
     if existing.is_some() && !q.flag("overwrite") {
         return Err(ApiError::conflict(messages::RESOURCE_EXISTS));
     }
@@ -147,7 +186,11 @@ pub async fn put(
             let a = reference(body.action.as_ref(), &who);
             match (t, a) {
                 (Some(t), Some(a)) => (t, a),
-                _ => return Err(ApiError::bad_request(messages::RULE_MISSING_TRIGGER_OR_ACTION)),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        messages::RULE_MISSING_TRIGGER_OR_ACTION,
+                    ))
+                }
             }
         }
         Some(old) => {
@@ -157,31 +200,60 @@ pub async fn put(
             };
             let a = match body.action.as_ref() {
                 Some(_) => reference(body.action.as_ref(), &who),
-                None => FullyQualifiedName::from_doc_id(&format!("{}/{}", old.entity.action.path, old.entity.action.name)),
+                None => FullyQualifiedName::from_doc_id(&format!(
+                    "{}/{}",
+                    old.entity.action.path, old.entity.action.name
+                )),
             };
             match (t, a) {
                 (Some(t), Some(a)) => (t, a),
-                _ => return Err(ApiError::bad_request(messages::RULE_MISSING_TRIGGER_OR_ACTION)),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        messages::RULE_MISSING_TRIGGER_OR_ACTION,
+                    ))
+                }
             }
         }
     };
     // The trigger must exist (and be ours); the action must resolve (through bindings).
     require_owner(&who, &trigger.namespace, &trigger.doc_id())?;
-    let t: Option<Loaded<WhiskTrigger>> = load(&state, EntityKind::Trigger, &trigger.doc_id(), false)
-        .await
-        .map_err(|_| ApiError::bad_request(messages::rule_entity_missing("trigger", &trigger.to_string())))?;
+    let t: Option<Loaded<WhiskTrigger>> =
+        load(&state, EntityKind::Trigger, &trigger.doc_id(), false)
+            .await
+            .map_err(|_| {
+                ApiError::bad_request(messages::rule_entity_missing(
+                    "trigger",
+                    &trigger.to_string(),
+                ))
+            })?;
     if t.is_none() {
-        return Err(ApiError::bad_request(messages::rule_entity_missing("trigger", &trigger.to_string())));
+        return Err(ApiError::bad_request(messages::rule_entity_missing(
+            "trigger",
+            &trigger.to_string(),
+        )));
     }
-    resolve_action(&state, &who, &action.namespace, action.package.as_deref(), &action.name, false)
-        .await
-        .map_err(|e| match e.status {
-            axum::http::StatusCode::FORBIDDEN => e,
-            _ => ApiError::bad_request(messages::rule_entity_missing("action", &action.to_string())),
-        })?;
+    resolve_action(
+        &state,
+        &who,
+        &action.namespace,
+        action.package.as_deref(),
+        &action.name,
+        false,
+    )
+    .await
+    .map_err(|e| match e.status {
+        axum::http::StatusCode::FORBIDDEN => e,
+        _ => ApiError::bad_request(messages::rule_entity_missing("action", &action.to_string())),
+    })?;
     let now = now_millis();
-    let action_ref = PathName { path: action.path(), name: action.name.clone() };
-    let trigger_ref = PathName { path: trigger.path(), name: trigger.name.clone() };
+    let action_ref = PathName {
+        path: action.path(),
+        name: action.name.clone(),
+    };
+    let trigger_ref = PathName {
+        path: trigger.path(),
+        name: trigger.name.clone(),
+    };
     let (rule, rev, status) = match existing {
         None => (
             WhiskRule {
@@ -211,7 +283,9 @@ pub async fn put(
                 WhiskRule {
                     version: next_version(body.version.as_deref(), Some(&old.entity.version))?,
                     publish: body.publish.unwrap_or(old.entity.publish),
-                    annotations: body.annotations.unwrap_or_else(|| old.entity.annotations.clone()),
+                    annotations: body
+                        .annotations
+                        .unwrap_or_else(|| old.entity.annotations.clone()),
                     trigger: trigger_ref,
                     action: action_ref,
                     updated: now,
@@ -223,7 +297,10 @@ pub async fn put(
         }
     };
     entities::save(&state, EntityKind::Rule, &fqn, now, &rule, None, rev).await?;
-    let link = ReducedRule { action: rule.action.clone(), status: status.clone() };
+    let link = ReducedRule {
+        action: rule.action.clone(),
+        status: status.clone(),
+    };
     let id = rule_id.clone();
     update_trigger_links(&state, &trigger, false, move |m| {
         m.insert(id.clone(), link.clone());
@@ -248,14 +325,20 @@ pub async fn set_status(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let rule_id = fqn.doc_id();
-    let link = ReducedRule { action: r.entity.action.clone(), status };
+    let link = ReducedRule {
+        action: r.entity.action.clone(),
+        status,
+    };
     update_trigger_links(&state, &trigger_fqn(&r.entity), true, move |m| {
         m.insert(rule_id.clone(), link.clone());
     })
     .await
     .map_err(|e| {
         if e.status == axum::http::StatusCode::NOT_FOUND {
-            ApiError::new(axum::http::StatusCode::NOT_FOUND, messages::RULE_WITH_INACTIVE_TRIGGER)
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                messages::RULE_WITH_INACTIVE_TRIGGER,
+            )
         } else {
             e
         }

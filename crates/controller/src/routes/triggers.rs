@@ -28,10 +28,18 @@ pub async fn list(
     let store = &state.inner.stores.entities;
     let scope = Scope::Path(ns);
     if p.count {
-        return Ok(Json(count_json("triggers", store.count(EntityKind::Trigger, &scope).await?)));
+        return Ok(Json(count_json(
+            "triggers",
+            store.count(EntityKind::Trigger, &scope).await?,
+        )));
     }
     let list = store
-        .list(&EntityQuery { kind: EntityKind::Trigger, scope, skip: p.skip, limit: Some(p.limit) })
+        .list(&EntityQuery {
+            kind: EntityKind::Trigger,
+            scope,
+            skip: p.skip,
+            limit: Some(p.limit),
+        })
         .await?;
     let out = list
         .iter()
@@ -44,8 +52,13 @@ pub async fn list(
     Ok(Json(Value::Array(out)))
 }
 
-async fn load_trigger(state: &AppState, fqn: &FullyQualifiedName) -> ApiResult<Loaded<WhiskTrigger>> {
-    load(state, EntityKind::Trigger, &fqn.doc_id(), false).await?.ok_or_else(ApiError::not_found)
+async fn load_trigger(
+    state: &AppState,
+    fqn: &FullyQualifiedName,
+) -> ApiResult<Loaded<WhiskTrigger>> {
+    load(state, EntityKind::Trigger, &fqn.doc_id(), false)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
 fn addressed(who: &crate::auth::Identity, ns: &str, name: &str) -> ApiResult<FullyQualifiedName> {
@@ -63,7 +76,9 @@ pub async fn get(
 ) -> ApiResult<Json<Value>> {
     let fqn = addressed(&who, &ns, &name)?;
     let t = load_trigger(&state, &fqn).await?;
-    Ok(Json(serde_json::to_value(t.entity).map_err(|_| ApiError::internal())?))
+    Ok(Json(
+        serde_json::to_value(t.entity).map_err(|_| ApiError::internal())?,
+    ))
 }
 
 /// DELETE `…/triggers/{name}` (rules stay, orphaned; they report `inactive`).
@@ -74,8 +89,15 @@ pub async fn delete(
 ) -> ApiResult<Json<Value>> {
     let fqn = addressed(&who, &ns, &name)?;
     let t = load_trigger(&state, &fqn).await?;
-    state.inner.stores.entities.delete(&fqn.doc_id(), t.rev).await?;
-    Ok(Json(serde_json::to_value(t.entity).map_err(|_| ApiError::internal())?))
+    state
+        .inner
+        .stores
+        .entities
+        .delete(&fqn.doc_id(), t.rev)
+        .await?;
+    Ok(Json(
+        serde_json::to_value(t.entity).map_err(|_| ApiError::internal())?,
+    ))
 }
 
 /// PUT `…/triggers/{name}?overwrite=`.
@@ -96,12 +118,16 @@ pub async fn put(
             return Err(ApiError::bad_request(messages::FEED_NAME_INVALID));
         }
     }
-    let existing: Option<Loaded<WhiskTrigger>> = load(&state, EntityKind::Trigger, &fqn.doc_id(), false).await?;
+    let existing: Option<Loaded<WhiskTrigger>> =
+        load(&state, EntityKind::Trigger, &fqn.doc_id(), false).await?;
     if existing.is_some() && !q.flag("overwrite") {
         return Err(ApiError::conflict(messages::RESOURCE_EXISTS));
     }
     let now = now_millis();
-    let limits = body.limits.filter(Value::is_object).unwrap_or_else(|| json!({}));
+    let limits = body
+        .limits
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({}));
     let (t, rev) = match existing {
         None => (
             WhiskTrigger {
@@ -121,8 +147,12 @@ pub async fn put(
             WhiskTrigger {
                 version: next_version(body.version.as_deref(), Some(&old.entity.version))?,
                 publish: body.publish.unwrap_or(old.entity.publish),
-                annotations: body.annotations.unwrap_or_else(|| old.entity.annotations.clone()),
-                parameters: body.parameters.unwrap_or_else(|| old.entity.parameters.clone()),
+                annotations: body
+                    .annotations
+                    .unwrap_or_else(|| old.entity.annotations.clone()),
+                parameters: body
+                    .parameters
+                    .unwrap_or_else(|| old.entity.parameters.clone()),
                 updated: now,
                 ..old.entity
             },
@@ -130,5 +160,7 @@ pub async fn put(
         ),
     };
     entities::save(&state, EntityKind::Trigger, &fqn, now, &t, None, rev).await?;
-    Ok(Json(serde_json::to_value(t).map_err(|_| ApiError::internal())?))
+    Ok(Json(
+        serde_json::to_value(t).map_err(|_| ApiError::internal())?,
+    ))
 }
