@@ -61,6 +61,10 @@ struct StandaloneArgs {
     /// Seconds an idle container is kept before it is destroyed.
     #[arg(long, env = "WHIRL_IDLE_TIMEOUT_SECS", default_value_t = 600)]
     idle_timeout_secs: u64,
+    /// A runtime manifest (JSON, the shape `GET /` shows under each kind) replacing the detected
+    /// one: kinds, aliases, interpreters, stem cells.
+    #[arg(long, env = "WHIRL_RUNTIME_MANIFEST")]
+    runtime_manifest: Option<PathBuf>,
     /// How action processes are isolated: `sandbox` (namespaces, cgroups, seccomp; needs root or
     /// user namespaces) or `none` (plain processes: development only, no isolation at all).
     #[arg(long, env = "WHIRL_ISOLATION", default_value = "sandbox", value_parser = ["sandbox", "none"])]
@@ -213,7 +217,16 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
         let addr: SocketAddr = listener.local_addr()?;
         let api_host = format!("http://{addr}");
 
-        let manifest = whirl_runtime::RuntimeManifest::detect();
+        let manifest = match &args.runtime_manifest {
+            None => whirl_runtime::RuntimeManifest::detect(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the runtime manifest {}", path.display())
+                })?;
+                serde_json::from_str(&text)
+                    .with_context(|| format!("invalid runtime manifest {}", path.display()))?
+            }
+        };
         let stem_cells = stem_cells(args.stem_cells.as_deref(), &manifest)?;
         let isolation = match args.isolation.as_str() {
             "none" => whirl_runtime::Isolation::None,
@@ -249,6 +262,8 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
         println!("Whirl standalone is running.");
         println!("API host: {api_host}");
         println!("Data dir: {}", data_dir.display());
+        let kinds: Vec<&str> = manifest.kinds.iter().map(|k| k.kind.as_str()).collect();
+        println!("Runtimes: {}", kinds.join(", "));
         println!("Guest key: {GUEST_KEY}");
         println!("Configure wsk (or use `whirl` as the client):");
         println!("  wsk property set --apihost {api_host} --auth {GUEST_KEY}");
@@ -313,7 +328,13 @@ fn runtimes_of(manifest: &whirl_runtime::RuntimeManifest) -> whirl_core::runtime
             default: k.default,
             deprecated: false,
             require_main: false,
-            aliases: k.aliases.clone(),
+            // OpenWhisk accepts `family:default` but not a bare family name.
+            aliases: k
+                .aliases
+                .iter()
+                .filter(|a| a.contains(':'))
+                .cloned()
+                .collect(),
             details: Some(json!({
                 "interpreter": k.interpreter,
                 "version": k.version,

@@ -13,6 +13,8 @@ fn put(g: &Api, path: &str, body: &Value) -> Value {
 fn nodejs_action_round_trip() {
     let s = Server::start();
     let g = s.guest();
+    let node = s.default_kind("nodejs");
+    assert!(node.starts_with("nodejs:"), "{node}");
     let code = "function main(params) {\n  return {payload: 'Hello ' + params.name};\n}\n";
     let a = put(
         &g,
@@ -29,13 +31,13 @@ fn nodejs_action_round_trip() {
     assert_eq!(a["publish"], false);
     assert_eq!(
         a["exec"],
-        json!({"kind": "nodejs:20", "code": code, "binary": false, "main": "main"})
+        json!({"kind": node, "code": code, "binary": false, "main": "main"})
     );
     assert_eq!(
         a["parameters"],
         json!([{"key": "name", "value": "World"}, {"key": "secret", "value": "s", "init": true}])
     );
-    assert_eq!(kv(&a["annotations"], "exec"), Some(&json!("nodejs:20")));
+    assert_eq!(kv(&a["annotations"], "exec"), Some(&json!(node)));
     assert_eq!(
         kv(&a["annotations"], "provide-api-key"),
         Some(&json!(false))
@@ -49,22 +51,22 @@ fn nodejs_action_round_trip() {
     assert_eq!(got, a);
     let got = g.get(&format!("{NS}/actions/hello?code=true")).ok();
     assert_eq!(got, a);
-    // Explicit kind.
-    assert_eq!(
-        put(
-            &g,
-            "n20",
-            &json!({"exec": {"kind": "nodejs:20", "code": "x"}})
-        )["exec"]["kind"],
-        "nodejs:20"
+    // The concrete kind is accepted as is.
+    let explicit = put(
+        &g,
+        "explicit",
+        &json!({"exec": {"kind": node, "code": "x"}}),
     );
+    assert_eq!(explicit["exec"]["kind"], node.as_str());
 }
 
 #[test]
 fn python_kinds_resolve_to_the_concrete_kind() {
     let s = Server::start();
     let g = s.guest();
-    for (i, kind) in ["python:3", "python:default", "python:3.11"]
+    let py = s.default_kind("python");
+    assert!(py.starts_with("python:3."), "{py}");
+    for (i, kind) in ["python:3", "python:default", py.as_str()]
         .iter()
         .enumerate()
     {
@@ -73,11 +75,11 @@ fn python_kinds_resolve_to_the_concrete_kind() {
             &format!("py{i}"),
             &json!({"exec": {"kind": kind, "code": "def main(a):\n  return a\n"}}),
         );
-        assert_eq!(a["exec"]["kind"], "python:3.11", "{kind}");
-        assert_eq!(kv(&a["annotations"], "exec"), Some(&json!("python:3.11")));
+        assert_eq!(a["exec"]["kind"], py.as_str(), "{kind}");
+        assert_eq!(kv(&a["annotations"], "exec"), Some(&json!(py)));
         assert_eq!(
             g.get(&format!("{NS}/actions/py{i}")).ok()["exec"]["kind"],
-            "python:3.11"
+            py.as_str()
         );
     }
 }
@@ -86,7 +88,20 @@ fn python_kinds_resolve_to_the_concrete_kind() {
 fn unknown_kinds_are_rejected_with_the_valid_list() {
     let s = Server::start();
     let g = s.guest();
-    for kind in ["cobol:1", "nodejs:6", "python", "java:default", ""] {
+    let valid = format!(
+        "{}, {}, blackbox, sequence",
+        s.default_kind("nodejs"),
+        s.default_kind("python")
+    );
+    for kind in [
+        "cobol:1",
+        "nodejs:6",
+        "python:2",
+        "java:default",
+        "",
+        "NODEJS:20",
+        "nodejs:20 ",
+    ] {
         let r = g.put(
             &format!("{NS}/actions/a"),
             &json!({"exec": {"kind": kind, "code": "x"}}),
@@ -94,7 +109,7 @@ fn unknown_kinds_are_rejected_with_the_valid_list() {
         r.assert_error(
             400,
             &format!(
-                "The specified runtime '{kind}' is not supported by this platform. Valid values are: nodejs:20, python:3.11, blackbox, sequence."
+                "The specified runtime '{kind}' is not supported by this platform. Valid values are: {valid}."
             ),
         );
     }
@@ -108,6 +123,7 @@ fn unknown_kinds_are_rejected_with_the_valid_list() {
     assert!(r
         .error()
         .starts_with("The specified runtime 'cobol:1' is not supported"));
+    assert_eq!(g.get(&format!("{NS}/actions/b")).ok()["version"], "0.0.1");
 }
 
 #[test]
@@ -126,7 +142,7 @@ fn exec_is_required_on_create_only() {
     // Kind-specific requirements.
     let r = g.put(
         &format!("{NS}/actions/a"),
-        &json!({"exec": {"kind": "nodejs:20"}}),
+        &json!({"exec": {"kind": "nodejs:default"}}),
     );
     assert_eq!(r.status, 400, "code missing: {}", r.text);
     r.assert_error_shape();
@@ -189,7 +205,7 @@ fn blackbox_and_native_actions() {
     let a = put(
         &g,
         "zipped",
-        &json!({"exec": {"kind": "nodejs:20", "code": code}}),
+        &json!({"exec": {"kind": "nodejs:default", "code": code}}),
     );
     assert_eq!(a["exec"]["binary"], true);
     assert_eq!(
@@ -211,12 +227,12 @@ fn code_false_returns_metadata_only() {
     put(
         &g,
         "a",
-        &json!({"exec": {"kind": "nodejs:20", "code": "function main(){}", "main": "run"}}),
+        &json!({"exec": {"kind": "nodejs:default", "code": "function main(){}", "main": "run"}}),
     );
     let meta = g.get(&format!("{NS}/actions/a?code=false")).ok();
     assert_eq!(
         meta["exec"],
-        json!({"kind": "nodejs:20", "binary": false, "main": "run"})
+        json!({"kind": s.default_kind("nodejs"), "binary": false, "main": "run"})
     );
     assert_eq!(meta["name"], "a");
     assert!(meta["annotations"].is_array());
@@ -233,11 +249,14 @@ fn system_annotations_and_del_annotations() {
     let a = put(
         &g,
         "a",
-        &json!({"exec": {"kind": "nodejs:20", "code": "x"}, "annotations": [
+        &json!({"exec": {"kind": "nodejs:default", "code": "x"}, "annotations": [
             {"key": "exec", "value": "fake"}, {"key": "provide-api-key", "value": true}, {"key": "web-export", "value": true},
             {"key": "keep", "value": 1}]}),
     );
-    assert_eq!(kv(&a["annotations"], "exec"), Some(&json!("nodejs:20")));
+    assert_eq!(
+        kv(&a["annotations"], "exec"),
+        Some(&json!(s.default_kind("nodejs")))
+    );
     assert_eq!(kv(&a["annotations"], "provide-api-key"), Some(&json!(true)));
     assert_eq!(
         kv_keys(&a["annotations"])
@@ -256,7 +275,10 @@ fn system_annotations_and_del_annotations() {
     assert_eq!(kv(&a["annotations"], "web-export"), None);
     assert_eq!(kv(&a["annotations"], "provide-api-key"), None);
     assert_eq!(kv(&a["annotations"], "keep"), Some(&json!(1)));
-    assert_eq!(kv(&a["annotations"], "exec"), Some(&json!("nodejs:20")));
+    assert_eq!(
+        kv(&a["annotations"], "exec"),
+        Some(&json!(s.default_kind("nodejs")))
+    );
     // New annotations replace the old set (system ones re-added).
     let a = g
         .put(
@@ -273,7 +295,7 @@ fn system_annotations_and_del_annotations() {
     let b = put(
         &g,
         "b",
-        &json!({"exec": {"kind": "nodejs:20", "code": "x"}, "annotations": [{"key": "x", "value": 1}], "delAnnotations": ["x"]}),
+        &json!({"exec": {"kind": "nodejs:default", "code": "x"}, "annotations": [{"key": "x", "value": 1}], "delAnnotations": ["x"]}),
     );
     assert_eq!(kv(&b["annotations"], "x"), None);
 }
@@ -463,7 +485,7 @@ fn actions_through_bindings() {
     .ok();
     g.put(
         &format!("{NS}/actions/pkg/a"),
-        &json!({"exec": {"kind": "nodejs:20", "code": "x"}, "parameters": [{"key": "z", "value": "action"}]}),
+        &json!({"exec": {"kind": "nodejs:default", "code": "x"}, "parameters": [{"key": "z", "value": "action"}]}),
     )
     .ok();
     g.put(

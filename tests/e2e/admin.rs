@@ -100,6 +100,8 @@ fn namespace_limits_set_get_and_api() {
     let key = s.create_namespace("lim");
     let api = s.api(Some(&key));
     let before = api.get(&format!("{NS}/limits")).ok();
+    let (node, py) = (s.default_kind("nodejs"), s.default_kind("python"));
+    let both = format!("{node},{py}");
 
     let set = s.admin(&[
         "namespace",
@@ -113,7 +115,7 @@ fn namespace_limits_set_get_and_api() {
         "--fires-per-minute",
         "9",
         "--allowed-kinds",
-        "nodejs:20,python:3.11",
+        &both,
         "--store-activations",
         "false",
     ]);
@@ -124,7 +126,7 @@ fn namespace_limits_set_get_and_api() {
     assert_eq!(
         shown,
         json!({"invocationsPerMinute": 7, "concurrentInvocations": 3, "firesPerMinute": 9,
-               "allowedKinds": ["nodejs:20", "python:3.11"], "storeActivations": false})
+               "allowedKinds": [node, py], "storeActivations": false})
     );
     eventually(
         || api.get(&format!("{NS}/limits")).ok()["invocationsPerMinute"] == 7,
@@ -133,7 +135,7 @@ fn namespace_limits_set_get_and_api() {
     let l = api.get(&format!("{NS}/limits")).ok();
     assert_eq!(l["concurrentInvocations"], 3);
     assert_eq!(l["firesPerMinute"], 9);
-    assert_eq!(l["allowedKinds"], json!(["nodejs:20", "python:3.11"]));
+    assert_eq!(l["allowedKinds"], json!([node, py]));
     assert_eq!(l["storeActivations"], false);
     assert_eq!(l["maxActionMemory"], before["maxActionMemory"]);
     // Other namespaces are unaffected.
@@ -170,11 +172,11 @@ fn namespace_limits_set_get_and_api() {
         "set",
         "lim",
         "--allowed-kinds",
-        "nodejs:20",
+        &node,
     ]);
     assert!(only_node.status.success());
     eventually(
-        || api.get(&format!("{NS}/limits")).ok()["allowedKinds"] == json!(["nodejs:20"]),
+        || api.get(&format!("{NS}/limits")).ok()["allowedKinds"] == json!([node]),
         "allowedKinds visible",
     );
     api.put(
@@ -183,7 +185,7 @@ fn namespace_limits_set_get_and_api() {
     )
     .assert_error(
         403,
-        "The supplied authentication is not authorized to access actions of kind 'python:3.11'.",
+        &format!("The supplied authentication is not authorized to access actions of kind '{py}'."),
     );
 
     // Clear removes all overrides.

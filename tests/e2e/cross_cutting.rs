@@ -77,7 +77,7 @@ fn malformed_and_truncated_json_answer_400() {
     let s = Server::start();
     let g = s.guest();
     for body in [
-        r#"{"exec": {"kind": "nodejs:20", "code": "x""#,
+        r#"{"exec": {"kind": "nodejs:default", "code": "x""#,
         "{",
         "[",
         "nonsense",
@@ -103,11 +103,11 @@ fn malformed_and_truncated_json_answer_400() {
 fn wrong_field_types_answer_400() {
     let s = Server::start();
     let g = s.guest();
-    let code = json!({"kind": "nodejs:20", "code": "x"});
+    let code = json!({"kind": "nodejs:default", "code": "x"});
     for body in [
         json!({"exec": "x"}),
         json!({"exec": {"kind": 20, "code": "x"}}),
-        json!({"exec": {"kind": "nodejs:20", "code": 5}}),
+        json!({"exec": {"kind": "nodejs:default", "code": 5}}),
         json!({"exec": code, "parameters": "x"}),
         json!({"exec": code, "parameters": [{"value": 1}]}),
         json!({"exec": code, "annotations": {"a": 1}}),

@@ -38,12 +38,19 @@ fn root_describes_the_platform_without_auth() {
         .iter()
         .find(|k| k["default"] == true)
         .expect("a default nodejs kind");
-    assert_eq!(default["kind"], "nodejs:20");
+    assert!(
+        default["kind"].as_str().unwrap().starts_with("nodejs:"),
+        "{default}"
+    );
     for k in ["image", "deprecated", "attached", "requireMain"] {
         assert!(default.get(k).is_some(), "runtime field {k}");
     }
     let py = b["runtimes"]["python"].as_array().expect("python runtimes");
-    assert!(py.iter().any(|k| k["kind"] == "python:3.11"));
+    assert!(
+        py.iter()
+            .any(|k| k["kind"].as_str().unwrap().starts_with("python:3.")),
+        "{py:?}"
+    );
 }
 
 #[test]
@@ -100,24 +107,45 @@ fn api_docs_document_only_routed_paths() {
     let aid = rec.activation_id.clone();
     store_activations(&s, vec![rec]);
 
+    let server = doc["servers"][0]["url"]
+        .as_str()
+        .unwrap_or("/")
+        .trim_end_matches('/')
+        .to_string();
     let concrete = |template: &str| -> String {
-        let coll = template.split('/').nth(3).unwrap_or("");
+        let segs: Vec<&str> = template.split('/').collect();
+        let coll = segs
+            .iter()
+            .position(|s| *s == "namespaces")
+            .and_then(|i| segs.get(i + 2))
+            .copied();
         let name = match coll {
-            "actions" => "a1",
-            "packages" => "p1",
-            "triggers" => "t1",
-            "rules" => "r1",
+            Some("actions") => "a1",
+            Some("packages") => "p1",
+            Some("triggers") => "t1",
+            Some("rules") => "r1",
             _ => "x",
         };
-        format!(
-            "/api/v1{}",
+        let path = format!(
+            "{server}{}",
             template
                 .replace("{namespace}", "_")
                 .replace("{package}", "p1")
                 .replace("{name}", name)
                 .replace("{activationid}", &aid)
-        )
+        );
+        if path.is_empty() {
+            "/".into()
+        } else {
+            path
+        }
     };
+    // The info route itself is documented.
+    assert!(
+        paths.keys().any(|t| concrete(t) == "/api/v1"),
+        "GET /api/v1 documented: {:?}",
+        paths.keys()
+    );
     let mut deletes = Vec::new();
     for (template, item) in paths {
         let path = concrete(template);

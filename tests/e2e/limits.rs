@@ -167,7 +167,7 @@ fn code_over_48mb_is_413() {
     let code = "a".repeat(max + 1);
     let r = g.put(
         &format!("{NS}/actions/big"),
-        &json!({"exec": {"kind": "nodejs:20", "code": code}}),
+        &json!({"exec": {"kind": "nodejs:default", "code": code}}),
     );
     r.assert_error(
         413,
@@ -179,7 +179,7 @@ fn code_over_48mb_is_413() {
     let a = g
         .put(
             &format!("{NS}/actions/big"),
-            &json!({"exec": {"kind": "nodejs:20", "code": code}}),
+            &json!({"exec": {"kind": "nodejs:default", "code": code}}),
         )
         .ok();
     assert_eq!(a["exec"]["code"].as_str().map(str::len), Some(max));

@@ -103,7 +103,7 @@ fn bindings() {
         .ok();
     g.put(
         &format!("{NS}/actions/p/feed"),
-        &json!({"exec": {"kind": "nodejs:20", "code": "x"}, "annotations": [{"key": "feed", "value": true}]}),
+        &json!({"exec": {"kind": "nodejs:default", "code": "x"}, "annotations": [{"key": "feed", "value": true}]}),
     )
     .ok();
     create_action(&g, "loose");

@@ -46,7 +46,7 @@ fn entities_and_activations_survive_kill_9() {
     let g = s.guest();
     g.put(
         &format!("{NS}/actions/hello"),
-        &json!({"exec": {"kind": "nodejs:20", "code": "function main(p) {\n  return {msg: 'ünïcödé ✓'}\n}"},
+        &json!({"exec": {"kind": "nodejs:default", "code": "function main(p) {\n  return {msg: 'ünïcödé ✓'}\n}"},
                 "parameters": [{"key": "name", "value": "World"}],
                 "limits": {"timeout": 1000, "memory": 128},
                 "annotations": [{"key": "web-export", "value": true}]}),

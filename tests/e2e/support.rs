@@ -57,7 +57,14 @@ impl Server {
         let log = std::fs::File::create(tmp.path().join(format!("server-{starts}.log")))
             .expect("log file");
         let mut child = Command::new(whirl_bin())
-            .args(["standalone", "--port", "0", "--data-dir"])
+            .args([
+                "standalone",
+                "--port",
+                "0",
+                "--stem-cells",
+                "none",
+                "--data-dir",
+            ])
             .arg(&data_dir)
             .env_remove("WHIRL_HOST")
             .env_remove("WHIRL_PORT")
@@ -139,6 +146,21 @@ impl Server {
     pub fn log(&self) -> String {
         let dir = self.tmp.as_ref().expect("tempdir").path();
         std::fs::read_to_string(dir.join(format!("server-{}.log", self.starts))).unwrap_or_default()
+    }
+
+    /// The concrete default kind of a runtime family (`nodejs` → `nodejs:20`), from `GET /`:
+    /// the platform offers the runtimes it finds on the machine.
+    pub fn default_kind(&self, family: &str) -> String {
+        let info = self.anon().get("/").ok();
+        let kinds = info["runtimes"][family]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let k = kinds
+            .iter()
+            .find(|k| k["default"] == true)
+            .unwrap_or_else(|| panic!("no default {family} kind in GET /: {}", info["runtimes"]));
+        k["kind"].as_str().expect("kind").to_string()
     }
 
     /// A client with the guest key.

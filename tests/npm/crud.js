@@ -51,10 +51,10 @@ async function actions () {
   assert.strictEqual(a.name, 'npm-hello')
   assert.strictEqual(a.namespace, 'guest')
   assert.strictEqual(a.version, '0.0.1')
-  assert.strictEqual(a.exec.kind, 'nodejs:20')
+  assert.ok(/^nodejs:\d+$/.test(a.exec.kind), `nodejs:default resolves to a concrete kind: ${a.exec.kind}`)
   assert.strictEqual(a.exec.code, code)
   assert.strictEqual(kv(a.annotations, 'description'), 'from npm')
-  assert.strictEqual(kv(a.annotations, 'exec'), 'nodejs:20')
+  assert.strictEqual(kv(a.annotations, 'exec'), a.exec.kind)
   assert.deepStrictEqual(a.parameters, [{ key: 'name', value: 'World' }])
 
   await expectError('actions.create duplicate', ow.actions.create({ name: 'npm-hello', action: code }), 409, 'resource already exists')
@@ -74,7 +74,7 @@ async function actions () {
   assert.strictEqual(a.limits.memory, 128)
 
   const py = await ow.actions.create({ name: 'npm-py', action: 'def main(a):\n  return a\n', kind: 'python:3' })
-  assert.strictEqual(py.exec.kind, 'python:3.11')
+  assert.ok(/^python:3\.\d+$/.test(py.exec.kind), `python:3 resolves to a concrete kind: ${py.exec.kind}`)
   log('actions.create python', py.exec.kind)
 
   const seq = await ow.actions.create({ name: 'npm-seq', sequence: ['/_/npm-hello', '/_/npm-py'] })

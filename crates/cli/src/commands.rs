@@ -1664,7 +1664,11 @@ fn trigger_create(ctx: &mut Ctx<'_>, put: &TriggerPut) -> R {
         let payload = feed_params("CREATE", &q, &auth, &user_feed_params);
         let fc = c.with_namespace(&fq.namespace);
         if let Err(e) = invoke_and_print(ctx, &fc, fq, &payload, true, false, true) {
-            let _ = c.trigger_delete(&q.entity_name);
+            // Like wsk: delete the trigger the way `trigger delete` does, which also sends the
+            // feed its DELETE event so that it can drop any partial state.
+            if trigger_delete(ctx, &c, &q, true).is_ok() {
+                ctx.p(&format!("ok: deleted trigger {}\n", q.entity_name));
+            }
             return Err(CliError {
                 msg: format!(
                     "Unable to create trigger '{}': Unable to configure feed '{}': {}",

@@ -178,16 +178,26 @@ where
 {
     let argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let prog = prog_name(argv.first());
+    // A missing `-P`/`-A` file is a usage error in wsk (exit 2, "Failed to parse arguments: ...").
+    let missing_file = std::cell::Cell::new(false);
     let read_file = |f: &str| -> Result<String, String> {
-        std::fs::read_to_string(env.resolve(f))
-            .map_err(|_| format!("File '{f}' is not a valid file or it does not exist"))
+        std::fs::read_to_string(env.resolve(f)).map_err(|_| {
+            missing_file.set(true);
+            format!(
+                "Failed to parse arguments: File '{f}' is not a valid file or it does not exist"
+            )
+        })
     };
     let (argv, kv) = match params::extract(argv, &read_file) {
         Ok(x) => x,
         Err(m) => {
             let _ = writeln!(err, "error: {m}");
             let _ = writeln!(err, "Run '{prog} --help' for usage.");
-            return EXIT_GENERAL;
+            return if missing_file.get() {
+                EXIT_USAGE
+            } else {
+                EXIT_GENERAL
+            };
         }
     };
     let cmd = command(&prog);

@@ -64,6 +64,11 @@ impl AppState {
     /// State publishing activations on `publisher`. Completions must be fed back with
     /// [`activation::completion_loop`] (see [`AppState::start`]).
     pub fn new(stores: Stores, config: ControllerConfig, publisher: ActivationPublisher) -> Self {
+        // This controller is the only entity writer of its store: reads can be cached.
+        let stores = Stores {
+            entities: Arc::new(whirl_store::cache::CachedEntityStore::new(stores.entities)),
+            ..stores
+        };
         Self {
             inner: Arc::new(Inner {
                 stores,
@@ -98,12 +103,17 @@ impl AppState {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let api = routes::api_router();
-    Router::new()
+    let routes = Router::new()
         .route("/", get(routes::info::root))
         .route("/ping", get(routes::info::ping))
+        .route("/api/v1/", get(routes::info::api_info))
         .nest("/api/v1", api)
         .fallback(error::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state);
+    // The transaction layer wraps the whole router (not each route) so that it also sees what
+    // routing adds afterwards, such as the `Allow` header of a 405.
+    Router::new()
+        .fallback_service(routes)
         .layer(axum::middleware::from_fn(error::transaction_layer))
-        .with_state(state)
 }

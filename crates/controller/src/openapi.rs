@@ -192,11 +192,25 @@ pub fn document() -> Value {
     paths.insert("/namespaces/{namespace}/activations/{activationid}/logs".into(), json!({"get": op("Activation logs", id_params.clone(), None, "{\"logs\": [...]}", &[400, 401, 403, 404])}));
     paths.insert("/namespaces/{namespace}/activations/{activationid}/result".into(), json!({"get": op("Activation result", id_params, None, "the response object", &[400, 401, 403, 404])}));
 
+    // Absolute paths (server "/"): relative to a server "/api/v1", the info route `/` would read
+    // `/api/v1/`, which is not routed; `GET /api/v1` is.
+    let paths: Map<String, Value> = paths
+        .into_iter()
+        .map(|(k, v)| {
+            let abs = if k == "/" {
+                "/api/v1".to_string()
+            } else {
+                format!("/api/v1{k}")
+            };
+            (abs, v)
+        })
+        .collect();
+
     let kv = json!({"type": "array", "items": {"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}, "value": {}, "init": {"type": "boolean"}}}});
     json!({
         "openapi": "3.0.3",
         "info": {"title": "Whirl (OpenWhisk-compatible) REST API", "version": "1.0.0"},
-        "servers": [{"url": "/api/v1"}],
+        "servers": [{"url": "/"}],
         "security": [{"basicAuth": []}],
         "paths": paths,
         "components": {

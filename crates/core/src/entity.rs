@@ -230,7 +230,7 @@ pub struct WhiskTrigger {
 pub struct TriggerPut {
     pub parameters: Option<KeyValues>,
     pub annotations: Option<KeyValues>,
-    pub limits: Option<Value>,
+    pub limits: Option<Map<String, Value>>,
     pub publish: Option<bool>,
     pub version: Option<String>,
 }

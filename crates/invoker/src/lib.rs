@@ -261,7 +261,8 @@ async fn load_action(
 }
 
 /// The runtime kind that runs an action, or the developer error when it cannot run here.
-fn runtime_kind(action: &WhiskAction) -> Result<String, String> {
+/// `code` is the action's code attachment (the stored `exec` carries no code).
+fn runtime_kind(action: &WhiskAction, code: Option<&str>) -> Result<String, String> {
     if action.exec.kind == BLACKBOX {
         let image = action.exec.image.as_deref().unwrap_or("");
         let native = image == NATIVE_IMAGE || image.starts_with(&format!("{NATIVE_IMAGE}:"));
@@ -269,7 +270,7 @@ fn runtime_kind(action: &WhiskAction) -> Result<String, String> {
             // No container engine runs images here: only native (dockerskeleton) actions.
             return Err(format!("Failed to pull container image '{image}'."));
         }
-        if action.exec.code.is_none() {
+        if code.is_none_or(|c| c.trim().is_empty()) && action.exec.code.is_none() {
             return Err("Missing main/no code to execute.".into());
         }
     }
@@ -316,7 +317,7 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
         }
         Some(entry) => {
             let (action, code) = (&entry.0, &entry.1);
-            let run = match runtime_kind(action) {
+            let run = match runtime_kind(action, code.as_deref()) {
                 Err(e) => {
                     let now = now_millis();
                     failure(

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub mod behaviour;
+pub mod cache;
 pub mod sqlite;
 
 /// Errors of every store backend.

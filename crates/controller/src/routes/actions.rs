@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use whirl_core::entity::{
     is_binary_code, kv_get, kv_set, ActionPut, Exec, ExecPut, KeyValue, WhiskAction, WhiskPackage,
 };
-use whirl_core::limits::MAX_CODE_BYTES;
+use whirl_core::limits::{ActionLimits, MAX_CODE_BYTES};
 use whirl_core::names::FullyQualifiedName;
 use whirl_core::runtimes::{BLACKBOX, SEQUENCE};
 use whirl_core::{messages, now_millis};
@@ -184,6 +184,7 @@ pub async fn put(
             let limits = ranges
                 .resolve(ranges.defaults(), &body.limits.unwrap_or_default())
                 .map_err(ApiError::bad_request)?;
+            check_instances(&state, &who, &limits)?;
             let mut annotations = body.annotations.unwrap_or_default();
             remove_keys(&mut annotations, body.del_annotations.as_deref());
             kv_set(&mut annotations, "exec", json!(exec.kind));
@@ -225,6 +226,7 @@ pub async fn put(
             let limits = ranges
                 .resolve(old.entity.limits, &body.limits.unwrap_or_default())
                 .map_err(ApiError::bad_request)?;
+            check_instances(&state, &who, &limits)?;
             let mut annotations = body
                 .annotations
                 .unwrap_or_else(|| old.entity.annotations.clone());
@@ -255,6 +257,29 @@ pub async fn put(
     )
     .await?;
     Ok(Json(action_json(&action, code)))
+}
+
+/// `limits.instances` may not exceed the namespace's concurrent invocations (spec §1.3).
+fn check_instances(state: &AppState, who: &Identity, limits: &ActionLimits) -> ApiResult<()> {
+    let Some(instances) = limits.instances else {
+        return Ok(());
+    };
+    let max = who
+        .limits
+        .get("concurrentInvocations")
+        .and_then(Value::as_u64)
+        .unwrap_or(state.inner.config.namespace_defaults.concurrent_invocations);
+    if instances == 0 || instances > max {
+        let (rel, bound) = if instances == 0 {
+            ("below", 1)
+        } else {
+            ("exceeds", max)
+        };
+        return Err(ApiError::bad_request(format!(
+            "requirement failed: instances {instances} {rel} allowed threshold of {bound}"
+        )));
+    }
+    Ok(())
 }
 
 fn remove_keys(annotations: &mut Vec<KeyValue>, keys: Option<&[String]>) {

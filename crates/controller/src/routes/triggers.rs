@@ -124,10 +124,7 @@ pub async fn put(
         return Err(ApiError::conflict(messages::RESOURCE_EXISTS));
     }
     let now = now_millis();
-    let limits = body
-        .limits
-        .filter(Value::is_object)
-        .unwrap_or_else(|| json!({}));
+    let limits = body.limits.map_or_else(|| json!({}), Value::Object);
     let (t, rev) = match existing {
         None => (
             WhiskTrigger {
