@@ -18,7 +18,7 @@ use whirl_core::limits::MB;
 use whirl_core::now_millis;
 use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
 use whirl_runtime::{
-    ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, Outcome, RunRequest,
+    ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, RunRequest,
 };
 use whirl_store::{ActivationRecord, Stores};
 
@@ -415,10 +415,6 @@ fn build_record(
     }
 }
 
-fn status_of(o: &Outcome) -> ActivationStatus {
-    ActivationStatus::from_code(u64::from(o.status.code()))
-}
-
 /// Acquire a container, init it if needed, run, and give it back (or destroy it).
 async fn execute(
     shared: &Arc<Shared>,
@@ -520,7 +516,7 @@ async fn execute(
         let _ = container.destroy().await;
         shared.pool.free(memory);
         return Run {
-            status: status_of(&outcome),
+            status: outcome.status,
             result: outcome.result,
             logs: outcome.logs,
             start,
@@ -574,7 +570,7 @@ async fn run_warm(
         shared.pool.free(memory);
     }
     Run {
-        status: status_of(&outcome),
+        status: outcome.status,
         result: outcome.result,
         logs,
         start,

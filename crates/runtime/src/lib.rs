@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 
 pub use logs::{format_log_line, rfc3339_nanos, LOG_SENTINEL};
@@ -70,21 +70,9 @@ pub enum RuntimeError {
 
 pub type Result<T, E = RuntimeError> = std::result::Result<T, E>;
 
-/// Activation status codes (activation record `response.statusCode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[repr(u8)]
-pub enum ActivationStatus {
-    Success = 0,
-    ApplicationError = 1,
-    DeveloperError = 2,
-    WhiskError = 3,
-}
-
-impl ActivationStatus {
-    pub fn code(self) -> u8 {
-        self as u8
-    }
-}
+/// Activation status codes (activation record `response.statusCode`), shared with the rest of
+/// the platform.
+pub use whirl_core::entity::ActivationStatus;
 
 /// What a container is created for. `kind` may be an alias (`nodejs:default`, `python:3`).
 #[derive(Debug, Clone)]

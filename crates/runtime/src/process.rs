@@ -70,7 +70,8 @@ pub struct ProcessFactoryConfig {
     pub isolation: Isolation,
     /// Time for a launcher to report ready.
     pub start_timeout: Duration,
-    /// Whether actions get network access.
+    /// Whether actions share the host's network. Off by default: each sandbox gets its own
+    /// network namespace with only loopback, so actions have no route out.
     pub network: bool,
     pub zip_limits: ZipLimits,
 }
@@ -86,7 +87,7 @@ impl ProcessFactoryConfig {
             manifest,
             isolation,
             start_timeout: Duration::from_secs(30),
-            network: true,
+            network: false,
             zip_limits: ZipLimits::default(),
         }
     }

@@ -10,9 +10,9 @@ use whirl_core::limits::{ActionLimits, MAX_CODE_BYTES};
 use whirl_core::names::FullyQualifiedName;
 use whirl_core::runtimes::{BLACKBOX, SEQUENCE};
 use whirl_core::{messages, now_millis};
-use whirl_store::{EntityKind, EntityQuery, Scope};
+use whirl_store::{EntityKind, Scope};
 
-use super::{check_kv_sizes, count_json, next_version};
+use super::{check_kv_sizes, list_page, next_version};
 use crate::auth::{Auth, Identity};
 use crate::entities::{self, action_json, load, require_owner, resolve_action, resolve_package};
 use crate::error::{ApiError, ApiResult};
@@ -36,7 +36,7 @@ pub async fn list(
     q: Query,
 ) -> ApiResult<Json<Value>> {
     let ns = namespace_of(&segs[0], &who)?;
-    let p = list_params(&q.0, "actions")?;
+    list_params(&q.0, "actions")?;
     let scope = match &segs[2..] {
         [] => {
             require_owner(&who, &ns, &ns)?;
@@ -52,36 +52,18 @@ pub async fn list(
         }
         _ => return Err(ApiError::not_found()),
     };
-    let store = &state.inner.stores.entities;
-    if p.count {
-        return Ok(Json(count_json(
-            "actions",
-            store.count(EntityKind::Action, &scope).await?,
-        )));
-    }
-    let q = EntityQuery {
-        kind: EntityKind::Action,
-        scope,
-        skip: p.skip,
-        limit: Some(p.limit),
-    };
-    let list = store.list(&q).await?;
-    let out: Vec<Value> = list
-        .into_iter()
-        .map(|e| {
-            let d = e.doc;
-            let binary = d
-                .pointer("/exec/binary")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            json!({
-                "namespace": d["namespace"], "name": d["name"], "version": d["version"],
-                "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
-                "exec": {"binary": binary}, "updated": d["updated"],
-            })
+    list_page(&state, EntityKind::Action, scope, &q.0, |d| {
+        let binary = d
+            .pointer("/exec/binary")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        json!({
+            "namespace": d["namespace"], "name": d["name"], "version": d["version"],
+            "publish": d["publish"], "annotations": d["annotations"], "limits": d["limits"],
+            "exec": {"binary": binary}, "updated": d["updated"],
         })
-        .collect();
-    Ok(Json(Value::Array(out)))
+    })
+    .await
 }
 
 /// GET `…/actions/[{pkg}/]{name}`.

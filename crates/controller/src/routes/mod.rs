@@ -71,6 +71,36 @@ pub fn api_router() -> Router<AppState> {
         )
 }
 
+/// One page of a collection (or its count with `count=true`), each stored document rendered by
+/// `view`. `kind.collection()` names the collection in messages and in the count object.
+pub(crate) async fn list_page(
+    state: &AppState,
+    kind: whirl_store::EntityKind,
+    scope: whirl_store::Scope,
+    query: &[(String, String)],
+    view: impl Fn(serde_json::Value) -> serde_json::Value,
+) -> crate::error::ApiResult<axum::Json<serde_json::Value>> {
+    let collection = kind.collection();
+    let p = crate::extract::list_params(query, collection)?;
+    let store = &state.inner.stores.entities;
+    if p.count {
+        return Ok(axum::Json(count_json(
+            collection,
+            store.count(kind, &scope).await?,
+        )));
+    }
+    let q = whirl_store::EntityQuery {
+        kind,
+        scope,
+        skip: p.skip,
+        limit: Some(p.limit),
+    };
+    let list = store.list(&q).await?;
+    Ok(axum::Json(serde_json::Value::Array(
+        list.into_iter().map(|e| view(e.doc)).collect(),
+    )))
+}
+
 /// `{"<collection>": n}` for `count=true`.
 pub(crate) fn count_json(collection: &str, n: u64) -> serde_json::Value {
     let mut m = serde_json::Map::new();

@@ -9,13 +9,13 @@ use serde_json::{json, Value};
 use whirl_core::entity::{PathName, ReducedRule, RulePut, WhiskRule, WhiskTrigger};
 use whirl_core::names::FullyQualifiedName;
 use whirl_core::{messages, now_millis};
-use whirl_store::{EntityKind, EntityQuery, Scope, StoreError};
+use whirl_store::{EntityKind, Scope, StoreError};
 
-use super::{check_kv_sizes, count_json, next_version};
+use super::{check_kv_sizes, list_page, next_version};
 use crate::auth::{Auth, Identity};
 use crate::entities::{self, load, require_owner, resolve_action, Loaded};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{entity_name, list_params, namespace_of, JsonBody, Query};
+use crate::extract::{entity_name, namespace_of, JsonBody, Query};
 use crate::AppState;
 
 pub const ACTIVE: &str = "active";
@@ -128,26 +128,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let ns = namespace_of(&ns, &who)?;
     require_owner(&who, &ns, &ns)?;
-    let p = list_params(&q.0, "rules")?;
-    let store = &state.inner.stores.entities;
-    let scope = Scope::Path(ns);
-    if p.count {
-        return Ok(Json(count_json(
-            "rules",
-            store.count(EntityKind::Rule, &scope).await?,
-        )));
-    }
-    let list = store
-        .list(&EntityQuery {
-            kind: EntityKind::Rule,
-            scope,
-            skip: p.skip,
-            limit: Some(p.limit),
-        })
-        .await?;
-    Ok(Json(Value::Array(
-        list.into_iter().map(|e| e.doc).collect(),
-    )))
+    list_page(&state, EntityKind::Rule, Scope::Path(ns), &q.0, |d| d).await
 }
 
 /// GET `…/rules/{name}` with its status.

@@ -6,13 +6,13 @@ use serde_json::{json, Value};
 use whirl_core::entity::{kv_get, TriggerPut, WhiskTrigger};
 use whirl_core::names::FullyQualifiedName;
 use whirl_core::{messages, now_millis};
-use whirl_store::{EntityKind, EntityQuery, Scope};
+use whirl_store::{EntityKind, Scope};
 
-use super::{check_kv_sizes, count_json, next_version};
+use super::{check_kv_sizes, list_page, next_version};
 use crate::auth::Auth;
 use crate::entities::{self, load, require_owner, Loaded};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{entity_name, list_params, namespace_of, JsonBody, Query};
+use crate::extract::{entity_name, namespace_of, JsonBody, Query};
 use crate::AppState;
 
 /// GET `…/triggers`.
@@ -24,32 +24,11 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let ns = namespace_of(&ns, &who)?;
     require_owner(&who, &ns, &ns)?;
-    let p = list_params(&q.0, "triggers")?;
-    let store = &state.inner.stores.entities;
-    let scope = Scope::Path(ns);
-    if p.count {
-        return Ok(Json(count_json(
-            "triggers",
-            store.count(EntityKind::Trigger, &scope).await?,
-        )));
-    }
-    let list = store
-        .list(&EntityQuery {
-            kind: EntityKind::Trigger,
-            scope,
-            skip: p.skip,
-            limit: Some(p.limit),
-        })
-        .await?;
-    let out = list
-        .iter()
-        .map(|e| {
-            let d = &e.doc;
-            json!({"namespace": d["namespace"], "name": d["name"], "version": d["version"],
-                   "publish": d["publish"], "annotations": d["annotations"], "updated": d["updated"]})
-        })
-        .collect();
-    Ok(Json(Value::Array(out)))
+    list_page(&state, EntityKind::Trigger, Scope::Path(ns), &q.0, |d| {
+        json!({"namespace": d["namespace"], "name": d["name"], "version": d["version"],
+               "publish": d["publish"], "annotations": d["annotations"], "updated": d["updated"]})
+    })
+    .await
 }
 
 async fn load_trigger(
