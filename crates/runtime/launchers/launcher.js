@@ -10,6 +10,7 @@
 'use strict';
 
 const fs = require('fs');
+const vm = require('vm');
 const path = require('path');
 const Module = require('module');
 const readline = require('readline');
@@ -71,6 +72,8 @@ function loadFile(filename, entry) {
   const probe = /^[A-Za-z_$][\w$]*$/.test(entry)
     ? `\n;try { module.__whirl_entry__ = (typeof ${entry} === 'function') ? ${entry} : undefined } catch (e) {}\n`
     : '';
+  // Report syntax errors against the user's own code, before the entry probe is appended.
+  vm.compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
   m._compile(code + probe, filename);
   const fromExports = m.exports === null || m.exports === undefined ? undefined : lookup(m.exports, entry);
   if (typeof fromExports === 'function') return fromExports;
