@@ -137,6 +137,9 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Option<mpsc::Sender<Box<dyn WriteJob>>>,
     writer_thread: Option<JoinHandle<()>>,
+    /// Stops the checkpointer when dropped.
+    checkpoint_stop: Option<mpsc::Sender<()>>,
+    checkpoint_thread: Option<JoinHandle<()>>,
     readers: Arc<ReadPool>,
 }
 
@@ -171,6 +174,14 @@ impl SqliteStore {
             .name("whirl-store-writer".into())
             .spawn(move || writer_loop(conn, rx))
             .map_err(|e| StoreError::Backend(format!("starting the store writer thread: {e}")))?;
+        let checkpoint_conn = open_checkpointer(&path)?;
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let checkpoint_thread = std::thread::Builder::new()
+            .name("whirl-store-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, stop_rx))
+            .map_err(|e| {
+                StoreError::Backend(format!("starting the store checkpoint thread: {e}"))
+            })?;
         Ok(SqliteStore {
             readers: Arc::new(ReadPool {
                 path: path.clone(),
@@ -180,6 +191,8 @@ impl SqliteStore {
             path,
             writer: Some(tx),
             writer_thread: Some(writer_thread),
+            checkpoint_stop: Some(stop_tx),
+            checkpoint_thread: Some(checkpoint_thread),
         })
     }
 
@@ -253,6 +266,40 @@ impl Drop for SqliteStore {
                 tracing::error!("store writer thread panicked");
             }
         }
+        self.checkpoint_stop.take();
+        if let Some(handle) = self.checkpoint_thread.take() {
+            if handle.join().is_err() {
+                tracing::error!("store checkpoint thread panicked");
+            }
+        }
+    }
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Checkpoints run here rather than inside a writer's commit (the writer has
+/// `wal_autocheckpoint = 0`): a checkpoint fsyncs the database file, and doing that in the commit
+/// path would stall every write of the batch behind it (a p99 spike on the invoke path).
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    loop {
+        match stop.recv_timeout(CHECKPOINT_INTERVAL) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!("store checkpoint: {e}");
+                }
+            }
+            // The store is closing: one last full checkpoint so the WAL is folded back.
+            _ => {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                    tracing::debug!("final store checkpoint: {e}");
+                }
+                break;
+            }
+        }
+    }
+    if let Err((_, e)) = conn.close() {
+        tracing::warn!("closing the store checkpoint connection: {e}");
     }
 }
 
@@ -282,11 +329,19 @@ fn open_writer(path: &Path) -> Result<Connection> {
     }
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
+         PRAGMA wal_autocheckpoint = 0;
          PRAGMA journal_size_limit = 67108864;
          PRAGMA temp_store = MEMORY;",
     )
     .map_err(ctx)?;
     conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn open_checkpointer(path: &Path) -> Result<Connection> {
+    let ctx = |e| backend(&format!("opening {} for checkpoints", path.display()), e);
+    let conn = Connection::open(path).map_err(ctx)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(ctx)?;
     Ok(conn)
 }
 
