@@ -8,9 +8,21 @@ use crate::support::*;
 #[test]
 fn npm_client() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm");
+    if !dir.join("node_modules/openwhisk").is_dir() {
+        // A fresh clone: install the locked client once (CI does this in .ci/run).
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .expect("run npm (is Node.js with npm installed?)");
+        assert!(
+            status.success(),
+            "`npm ci --prefix tests/npm` failed: {status}"
+        );
+    }
     assert!(
         dir.join("node_modules/openwhisk").is_dir(),
-        "tests/npm/node_modules is missing: run `npm ci --prefix tests/npm` first (CI does this)"
+        "tests/npm/node_modules/openwhisk is missing after `npm ci`"
     );
     let s = Server::start();
     let out = Command::new("node")
