@@ -215,14 +215,6 @@ impl Stats {
             elapsed,
         )
     }
-
-    /// Drops the tail (p99 and above) when the machine was too busy to trust it.
-    pub fn withhold_tail(&mut self) {
-        self.p99_us = None;
-        self.p999_us = None;
-        self.max_us = None;
-        self.cdf.retain(|(p, _)| *p <= 90.0);
-    }
 }
 
 /// A closed-loop run: `concurrency` connections, each sending its next request as soon as the
@@ -327,7 +319,8 @@ pub async fn closed_loop(
                     }
                     Err(e) => {
                         errors += 1;
-                        first_error.get_or_insert_with(|| format!("{} {}: {e:#}", req.method, req.path));
+                        first_error
+                            .get_or_insert_with(|| format!("{} {}: {e:#}", req.method, req.path));
                         match Conn::connect(c.addr()).await {
                             Ok(n) => c = n,
                             Err(_) => break,

@@ -78,10 +78,18 @@ pub fn machine() -> Machine {
 
 /// `(commit, dirty)` of the checkout at `dir`.
 pub fn git(dir: &Path) -> (String, bool) {
-    let commit = first_line_of("git", &["-C", &dir.display().to_string(), "rev-parse", "HEAD"]);
+    let commit = first_line_of(
+        "git",
+        &["-C", &dir.display().to_string(), "rev-parse", "HEAD"],
+    );
     let dirty = Command::new("git")
         .args(["-C", &dir.display().to_string(), "status", "--porcelain"])
-        .args(["--", ".", ":(exclude)bench/results", ":(exclude)bench/REPORT.md"])
+        .args([
+            "--",
+            ".",
+            ":(exclude)bench/results",
+            ":(exclude)bench/REPORT.md",
+        ])
         .args([":(exclude)bench/plots"])
         .output()
         .map(|o| !o.stdout.is_empty())

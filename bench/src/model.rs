@@ -1,7 +1,5 @@
 //! The JSON written per run, and what REPORT.md is generated from.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -19,8 +17,49 @@ pub struct Run {
     /// Set when the 1-minute load average was above 1 before the run: every p99 is null.
     pub p99_withheld: Option<String>,
     pub duration_s: f64,
-    /// Scenario id → result, in run order.
+    /// Scenario id → result, in run order (a JSON object keyed by id).
+    #[serde(with = "in_order")]
     pub scenarios: Vec<Scenario>,
+}
+
+/// `Vec<Scenario>` as a JSON object keyed by scenario id, keeping the run order.
+mod in_order {
+    use std::fmt;
+
+    use serde::de::{MapAccess, Visitor};
+    use serde::ser::SerializeMap;
+    use serde::{Deserializer, Serializer};
+
+    use super::Scenario;
+
+    pub fn serialize<S: Serializer>(v: &[Scenario], s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(v.len()))?;
+        for sc in v {
+            m.serialize_entry(&sc.id, sc)?;
+        }
+        m.end()
+    }
+
+    struct V;
+
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<Scenario>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object of scenarios keyed by id")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some((id, mut sc)) = a.next_entry::<String, Scenario>()? {
+                sc.id = id;
+                out.push(sc);
+            }
+            Ok(out)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Scenario>, D::Error> {
+        d.deserialize_map(V)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -164,25 +203,16 @@ impl Figure {
     }
 }
 
-impl Scenario {
-    pub fn figure(&self, key: &str) -> Option<&Figure> {
-        self.figures.iter().find(|f| f.key == key)
-    }
-}
-
 impl Run {
-    pub fn scenario(&self, id: &str) -> Option<&Scenario> {
-        self.scenarios.iter().find(|s| s.id == id)
-    }
-
-    /// `scenario/figure` → figure, for comparisons.
-    pub fn figure_map(&self) -> BTreeMap<String, &Figure> {
-        let mut m = BTreeMap::new();
-        for s in &self.scenarios {
-            for f in &s.figures {
-                m.insert(format!("{}/{}", s.id, f.key), f);
-            }
-        }
-        m
+    /// `(scenario/figure, figure)` in run order, for comparisons.
+    pub fn figure_list(&self) -> Vec<(String, &Figure)> {
+        self.scenarios
+            .iter()
+            .flat_map(|s| {
+                s.figures
+                    .iter()
+                    .map(move |f| (format!("{}/{}", s.id, f.key), f))
+            })
+            .collect()
     }
 }

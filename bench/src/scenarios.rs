@@ -100,8 +100,18 @@ fn action_body(kind: &str, code: &str, memory: u32) -> Vec<u8> {
 fn pcts(key: &str, label: &str, st: &Stats, scale: f64, unit: &str) -> Vec<Figure> {
     let s = |v: f64| v / scale;
     vec![
-        Figure::lower(&format!("{key}.p50"), &format!("{label} p50"), s(st.p50_us), unit),
-        Figure::lower(&format!("{key}.p90"), &format!("{label} p90"), s(st.p90_us), unit),
+        Figure::lower(
+            &format!("{key}.p50"),
+            &format!("{label} p50"),
+            s(st.p50_us),
+            unit,
+        ),
+        Figure::lower(
+            &format!("{key}.p90"),
+            &format!("{label} p90"),
+            s(st.p90_us),
+            unit,
+        ),
         Figure::lower(&format!("{key}.p99"), &format!("{label} p99"), 0.0, unit)
             .opt(st.p99_us.map(s))
             .tail(),
@@ -122,6 +132,24 @@ fn series(label: &str, st: &Stats) -> Series {
     Series {
         label: label.into(),
         cdf: st.cdf.clone(),
+    }
+}
+
+/// The request shape the floor is measured with at concurrency `c`: the invoke shape (POST with
+/// basic auth and a `{}` body), except c=16, the control plane's `GET /api/v1`.
+fn floor_shape(c: usize) -> Shape {
+    if c == 16 {
+        Shape::get("/api/v1", false)
+    } else {
+        Shape::post(invoke_path("noop", true), "{}")
+    }
+}
+
+fn sh_label(c: usize) -> &'static str {
+    if c == 16 {
+        "GET"
+    } else {
+        "POST"
     }
 }
 
@@ -218,7 +246,14 @@ impl Ctx {
         }
     }
 
-    async fn put_action(&mut self, addr: SocketAddr, name: &str, kind: &str, code: &str, memory: u32) -> Result<()> {
+    async fn put_action(
+        &mut self,
+        addr: SocketAddr,
+        name: &str,
+        kind: &str,
+        code: &str,
+        memory: u32,
+    ) -> Result<()> {
         let mut c = Conn::connect(addr).await?;
         c.call(&Shape::put(
             format!("/api/v1/namespaces/_/actions/{name}?overwrite=true"),
@@ -230,7 +265,13 @@ impl Ctx {
     }
 
     /// Creates the action once per server and invokes it once (cold).
-    async fn ensure_warm(&mut self, addr: SocketAddr, name: &str, kind: &str, code: &str) -> Result<()> {
+    async fn ensure_warm(
+        &mut self,
+        addr: SocketAddr,
+        name: &str,
+        kind: &str,
+        code: &str,
+    ) -> Result<()> {
         if self.actions.contains(name) {
             return Ok(());
         }
@@ -288,9 +329,8 @@ impl Ctx {
     async fn floor(&mut self, s: &mut Scenario) -> Result<()> {
         let addr = self.ensure_floor().await?;
         s.server = Some("in-process hyper 1.x http1 server, answers {} to every request".into());
-        let shape = Shape::post(invoke_path("noop", true), "{}");
         for (c, full) in [(1usize, 10.0), (4, 3.0), (16, 3.0), (32, 3.0)] {
-            let sh = shape.clone();
+            let sh = floor_shape(c);
             let r = closed_loop(
                 addr,
                 &Load {
@@ -304,22 +344,35 @@ impl Ctx {
             )
             .await?;
             s.errors += r.stats.errors;
-            let mut figs = pcts(&format!("c{c}"), &format!("c={c}"), &r.stats, 1.0, "µs");
+            let what = format!("c={c} {}", sh_label(c));
+            let mut figs = pcts(&format!("c{c}"), &what, &r.stats, 1.0, "µs");
             if c == 1 {
                 set(&mut figs, "c1.p50", |f| {
                     f.baseline(19.0, "performance.md [M] hyper RTT p50 19-21 µs")
                 });
             } else {
                 figs.truncate(1);
-                figs.push(Figure::lower(&format!("c{c}.p99"), &format!("c={c} p99"), 0.0, "µs").opt(r.stats.p99_us).tail());
+                figs.push(
+                    Figure::lower(&format!("c{c}.p99"), &format!("{what} p99"), 0.0, "µs")
+                        .opt(r.stats.p99_us)
+                        .tail(),
+                );
             }
-            let mut rate = Figure::higher(&format!("c{c}.rate"), &format!("c={c} throughput"), r.stats.rate_per_s, "req/s");
+            let mut rate = Figure::higher(
+                &format!("c{c}.rate"),
+                &format!("{what} throughput"),
+                r.stats.rate_per_s,
+                "req/s",
+            );
             if c >= 16 {
-                rate = rate.baseline(60_000.0, "performance.md [M] hyper + wrk on 2 cores ~60-65k");
+                rate = rate.baseline(
+                    60_000.0,
+                    "performance.md [M] hyper + wrk on 2 cores ~60-65k",
+                );
             }
             figs.push(rate);
             s.figures.extend(figs);
-            s.series.push(series(&format!("hyper floor c={c}"), &r.stats));
+            s.series.push(series(&format!("floor {what}"), &r.stats));
             self.floor_stats.push((c, r.stats));
         }
         Ok(())
@@ -329,7 +382,7 @@ impl Ctx {
         if self.floor_at(c).is_none() {
             // Measured on demand when the floor scenario was not selected.
             let addr = self.ensure_floor().await.ok()?;
-            let sh = Shape::post(invoke_path("noop", true), "{}");
+            let sh = floor_shape(c);
             let r = closed_loop(
                 addr,
                 &Load {
@@ -355,7 +408,7 @@ impl Ctx {
         s.server = self.server_flags();
         let floor = self.floor_stats_for(1).await;
         if let Some(f) = &floor {
-            s.series.push(series("hyper floor c=1", f));
+            s.series.push(series("hyper floor c=1 POST", f));
         }
         for &(fam, kind, code) in KINDS {
             let name = format!("noop-{fam}");
@@ -381,40 +434,91 @@ impl Ctx {
             let n = self.pick(20_000, 2_000);
             let d = self.direct.warm(kind, code, n, 500).await?;
             let direct = Stats::from_durations(&d, 0, d.iter().sum());
-            let mut figs = pcts(&format!("{fam}.e2e"), &format!("{fam} end-to-end"), &e2e, 1.0, "µs");
+            let mut figs = pcts(
+                &format!("{fam}.e2e"),
+                &format!("{fam} end-to-end"),
+                &e2e,
+                1.0,
+                "µs",
+            );
             set(&mut figs, &format!("{fam}.e2e.p50"), |f| {
-                f.target(1000.0, "invoker issue: p50 ≤ 1 ms (performance.md stretch 250 µs)")
-                    .baseline_opt(floor.as_ref().map(|x| x.p50_us), "in-run hyper floor c=1 p50")
+                f.target(
+                    1000.0,
+                    "invoker issue: p50 ≤ 1 ms (performance.md stretch 250 µs)",
+                )
+                .baseline_opt(
+                    floor.as_ref().map(|x| x.p50_us),
+                    "in-run hyper floor c=1 p50",
+                )
             });
             set(&mut figs, &format!("{fam}.e2e.p99"), |f| {
                 f.target(1000.0, "performance.md B1: p99 ≤ 1 ms")
-                    .baseline_opt(floor.as_ref().and_then(|x| x.p99_us), "in-run hyper floor c=1 p99")
+                    .baseline_opt(
+                        floor.as_ref().and_then(|x| x.p99_us),
+                        "in-run hyper floor c=1 p99",
+                    )
             });
-            figs.push(Figure::lower(&format!("{fam}.e2e.mean"), &format!("{fam} end-to-end mean"), e2e.mean_us, "µs"));
-            figs.push(Figure::higher(&format!("{fam}.e2e.rate"), &format!("{fam} end-to-end rate (c=1)"), e2e.rate_per_s, "req/s"));
+            figs.push(Figure::lower(
+                &format!("{fam}.e2e.mean"),
+                &format!("{fam} end-to-end mean"),
+                e2e.mean_us,
+                "µs",
+            ));
+            figs.push(Figure::higher(
+                &format!("{fam}.e2e.rate"),
+                &format!("{fam} end-to-end rate (c=1)"),
+                e2e.rate_per_s,
+                "req/s",
+            ));
             figs.push(
-                Figure::lower(&format!("{fam}.direct.p50"), &format!("{fam} direct Container::run p50"), direct.p50_us, "µs")
-                    .baseline(9.5, "performance.md [M] pipe ping-pong p50 9.5 µs"),
+                Figure::lower(
+                    &format!("{fam}.direct.p50"),
+                    &format!("{fam} direct Container::run p50"),
+                    direct.p50_us,
+                    "µs",
+                )
+                .baseline(9.5, "performance.md [M] pipe ping-pong p50 9.5 µs"),
             );
             figs.push(
-                Figure::lower(&format!("{fam}.direct.p99"), &format!("{fam} direct Container::run p99"), 0.0, "µs")
-                    .opt(direct.p99_us)
-                    .tail(),
+                Figure::lower(
+                    &format!("{fam}.direct.p99"),
+                    &format!("{fam} direct Container::run p99"),
+                    0.0,
+                    "µs",
+                )
+                .opt(direct.p99_us)
+                .tail(),
             );
             let oh50 = e2e.p50_us - direct.p50_us;
             figs.push(
-                Figure::lower(&format!("{fam}.overhead.p50"), &format!("{fam} platform overhead p50 (end-to-end − direct)"), oh50, "µs")
-                    .target(250.0, "invoker issue: ≤ 250 µs (performance.md stretch 100 µs)")
-                    .baseline_opt(floor.as_ref().map(|x| x.p50_us), "in-run hyper floor c=1 p50"),
+                Figure::lower(
+                    &format!("{fam}.overhead.p50"),
+                    &format!("{fam} platform overhead p50 (end-to-end − direct)"),
+                    oh50,
+                    "µs",
+                )
+                .target(
+                    250.0,
+                    "invoker issue: ≤ 250 µs (performance.md stretch 100 µs)",
+                )
+                .baseline_opt(
+                    floor.as_ref().map(|x| x.p50_us),
+                    "in-run hyper floor c=1 p50",
+                ),
             );
             let oh99 = match (e2e.p99_us, direct.p99_us) {
                 (Some(a), Some(b)) => Some(a - b),
                 _ => None,
             };
             figs.push(
-                Figure::lower(&format!("{fam}.overhead.p99"), &format!("{fam} platform overhead p99"), 0.0, "µs")
-                    .opt(oh99)
-                    .tail(),
+                Figure::lower(
+                    &format!("{fam}.overhead.p99"),
+                    &format!("{fam} platform overhead p99"),
+                    0.0,
+                    "µs",
+                )
+                .opt(oh99)
+                .tail(),
             );
             s.figures.extend(figs);
             s.series.push(series(&format!("{fam} end-to-end"), &e2e));
@@ -453,13 +557,29 @@ impl Ctx {
                 let floor = self.floor_stats_for(c).await;
                 let key = format!("{fam}.c{c}");
                 s.figures.push(
-                    Figure::higher(&format!("{key}.rate"), &format!("{fam} c={c} throughput"), r.stats.rate_per_s, "req/s")
-                        .target(5000.0, "issue: ≥ 5,000/s (performance.md: node ≥ 10k, python ≥ 5k)")
-                        .baseline_opt(floor.as_ref().map(|f| f.rate_per_s), &format!("in-run hyper floor c={c}")),
+                    Figure::higher(
+                        &format!("{key}.rate"),
+                        &format!("{fam} c={c} throughput"),
+                        r.stats.rate_per_s,
+                        "req/s",
+                    )
+                    .target(
+                        5000.0,
+                        "issue: ≥ 5,000/s (performance.md: node ≥ 10k, python ≥ 5k)",
+                    )
+                    .baseline_opt(
+                        floor.as_ref().map(|f| f.rate_per_s),
+                        &format!("in-run hyper floor c={c}"),
+                    ),
                 );
                 s.figures.push(
-                    Figure::lower(&format!("{key}.errors"), &format!("{fam} c={c} errors"), r.stats.errors as f64, "")
-                        .target(0.0, "0 errors"),
+                    Figure::lower(
+                        &format!("{key}.errors"),
+                        &format!("{fam} c={c} errors"),
+                        r.stats.errors as f64,
+                        "",
+                    )
+                    .target(0.0, "0 errors"),
                 );
                 let mut p = pcts(&key, &format!("{fam} c={c}"), &r.stats, 1.0, "µs");
                 p.retain(|f| f.key.ends_with(".p50") || f.key.ends_with(".p99"));
@@ -508,21 +628,29 @@ impl Ctx {
         for t in tasks {
             t.await??;
         }
-        let rr = Arc::new(AtomicUsize::new(0));
-        let shapes: Arc<Vec<Shape>> = Arc::new(
-            names
-                .iter()
-                .map(|n| Shape::post(invoke_path(n, false), "{}"))
+        // Connection w cycles over actions w, w+8, w+16, ...: every action is visited in turn
+        // and never by two connections at once (which would need a second container).
+        const C: usize = 8;
+        let per_worker: Arc<Vec<Vec<Shape>>> = Arc::new(
+            (0..C)
+                .map(|w| {
+                    names
+                        .iter()
+                        .skip(w)
+                        .step_by(C)
+                        .map(|n| Shape::post(invoke_path(n, false), "{}"))
+                        .collect()
+                })
                 .collect(),
         );
-        let shape: ShapeFn = Arc::new(move |_, _| {
-            let i = rr.fetch_add(1, Ordering::Relaxed);
-            shapes[i % shapes.len()].clone()
+        let shape: ShapeFn = Arc::new(move |w, i| {
+            let mine = &per_worker[w % C];
+            mine[(i as usize) % mine.len().max(1)].clone()
         });
         let r: LoadResult = closed_loop(
             addr,
             &Load {
-                concurrency: 8,
+                concurrency: C.min(n),
                 duration: self.secs(20.0, 2.0),
                 max_requests: u64::MAX,
                 warmup: Duration::ZERO,
@@ -542,7 +670,12 @@ impl Ctx {
         };
         let b2 = (!self.b2_rate_c4.is_empty())
             .then(|| self.b2_rate_c4.iter().sum::<f64>() / self.b2_rate_c4.len() as f64);
-        let mut rate = Figure::higher("rate", &format!("{n} actions, c=8 throughput"), r.stats.rate_per_s, "req/s");
+        let mut rate = Figure::higher(
+            "rate",
+            &format!("{n} actions, c=8 throughput"),
+            r.stats.rate_per_s,
+            "req/s",
+        );
         if let Some(b) = b2 {
             rate = rate
                 .baseline(b, "in-run B2 c=4 (mean of node and python)")
@@ -552,13 +685,32 @@ impl Ctx {
         let mut p = pcts("lat", &format!("{n} actions"), &r.stats, 1.0, "µs");
         p.retain(|f| !f.key.ends_with(".p999"));
         s.figures.extend(p);
-        s.figures.push(Figure::higher("warm_hit", "warm-hit ratio (responses without initTime)", hit, "%").target(100.0, "performance.md: 100%"));
-        s.figures.push(Figure::lower("cold_starts", "cold starts during the run", r.flagged as f64, "").target(0.0, "no sandbox churn"));
-        s.figures.push(Figure::lower("errors", "errors", r.stats.errors as f64, "").target(0.0, "0 errors"));
-        s.series.push(series(&format!("{n}-action mix c=8"), &r.stats));
+        s.figures.push(
+            Figure::higher(
+                "warm_hit",
+                "warm-hit ratio (responses without initTime)",
+                hit,
+                "%",
+            )
+            .target(100.0, "performance.md: 100%"),
+        );
+        s.figures.push(
+            Figure::lower(
+                "cold_starts",
+                "cold starts during the run",
+                r.flagged as f64,
+                "",
+            )
+            .target(0.0, "no sandbox churn"),
+        );
+        s.figures.push(
+            Figure::lower("errors", "errors", r.stats.errors as f64, "").target(0.0, "0 errors"),
+        );
+        s.series
+            .push(series(&format!("{n}-action mix c=8"), &r.stats));
         s.notes.push(format!(
-            "{n} actions ({} nodejs + {} python, 128 MB each), invoked round robin with ?blocking=true \
-             (full activation record, so that cold starts are visible as an initTime annotation)",
+            "{n} actions ({} nodejs + {} python, 128 MB each), invoked round robin at c=8 (connection w cycles over \
+             actions w, w+8, ...) with ?blocking=true (full activation record, so that cold starts are visible as an initTime annotation)",
             n.div_ceil(2),
             n / 2
         ));
@@ -570,30 +722,49 @@ impl Ctx {
     async fn cp(&mut self, s: &mut Scenario) -> Result<()> {
         let addr = self.server(ServerKind::Main).await?;
         s.server = self.server_flags();
-        self.ensure_warm(addr, "noop-nodejs", "nodejs:default", NODE_NOOP).await?;
-        self.put_action(addr, "cp-put", "nodejs:default", NODE_NOOP, 256).await?;
+        self.ensure_warm(addr, "noop-nodejs", "nodejs:default", NODE_NOOP)
+            .await?;
+        // One action per connection: concurrent PUTs of the same action are (correctly) 409s.
+        for w in 0..16 {
+            let name = format!("cp-put-{w}");
+            self.put_action(addr, &name, "nodejs:default", NODE_NOOP, 256)
+                .await?;
+        }
         let floor = self.floor_stats_for(16).await;
-        let cases: Vec<(&str, &str, Shape, Option<f64>)> = vec![
-            ("api_v1", "GET /api/v1", Shape::get("/api/v1", false), Some(40_000.0)),
-            ("ping", "GET /ping", Shape::get("/ping", false), None),
+        let fixed = |sh: Shape| -> ShapeFn { Arc::new(move |_, _| sh.clone()) };
+        let puts: Arc<Vec<Shape>> = Arc::new(
+            (0..16)
+                .map(|w| {
+                    Shape::put(
+                        format!("/api/v1/namespaces/_/actions/cp-put-{w}?overwrite=true"),
+                        action_body("nodejs:default", NODE_NOOP, 256),
+                    )
+                })
+                .collect(),
+        );
+        let cases: Vec<(&str, &str, ShapeFn, Option<f64>)> = vec![
+            (
+                "api_v1",
+                "GET /api/v1",
+                fixed(Shape::get("/api/v1", false)),
+                Some(40_000.0),
+            ),
+            ("ping", "GET /ping", fixed(Shape::get("/ping", false)), None),
             (
                 "action_get",
                 "GET action",
-                Shape::get("/api/v1/namespaces/_/actions/noop-nodejs", true),
+                fixed(Shape::get("/api/v1/namespaces/_/actions/noop-nodejs", true)),
                 None,
             ),
             (
                 "action_put",
-                "PUT action (overwrite)",
-                Shape::put(
-                    "/api/v1/namespaces/_/actions/cp-put?overwrite=true",
-                    action_body("nodejs:default", NODE_NOOP, 256),
-                ),
+                "PUT action (overwrite, one action per connection)",
+                Arc::new(move |w, _| puts[w % puts.len()].clone()),
                 None,
             ),
         ];
         if let Some(f) = &floor {
-            s.series.push(series("hyper floor c=16", f));
+            s.series.push(series("hyper floor c=16 GET", f));
         }
         for (key, label, shape, target) in cases {
             let r = closed_loop(
@@ -604,7 +775,7 @@ impl Ctx {
                     max_requests: u64::MAX,
                     warmup: self.secs(0.5, 0.2),
                 },
-                Arc::new(move |_, _| shape.clone()),
+                shape,
                 None,
             )
             .await?;
@@ -612,22 +783,46 @@ impl Ctx {
             if let Some(e) = &r.first_error {
                 s.notes.push(format!("{label}: first error: {e}"));
             }
-            let mut rate = Figure::higher(&format!("{key}.rate"), &format!("{label} throughput"), r.stats.rate_per_s, "req/s")
-                .baseline_opt(floor.as_ref().map(|f| f.rate_per_s), "in-run hyper floor c=16");
+            let mut rate = Figure::higher(
+                &format!("{key}.rate"),
+                &format!("{label} throughput"),
+                r.stats.rate_per_s,
+                "req/s",
+            )
+            .baseline_opt(
+                floor.as_ref().map(|f| f.rate_per_s),
+                "in-run hyper floor c=16 GET",
+            );
             if let Some(t) = target {
                 rate = rate.target(t, "performance.md B2: GET /api/v1 ≥ 40k req/s");
             }
             s.figures.push(rate);
             s.figures.push(
-                Figure::lower(&format!("{key}.p50"), &format!("{label} p50"), r.stats.p50_us, "µs")
-                    .baseline_opt(floor.as_ref().map(|f| f.p50_us), "in-run hyper floor c=16 p50"),
+                Figure::lower(
+                    &format!("{key}.p50"),
+                    &format!("{label} p50"),
+                    r.stats.p50_us,
+                    "µs",
+                )
+                .baseline_opt(
+                    floor.as_ref().map(|f| f.p50_us),
+                    "in-run hyper floor c=16 GET p50",
+                ),
             );
             s.figures.push(
                 Figure::lower(&format!("{key}.p99"), &format!("{label} p99"), 0.0, "µs")
                     .opt(r.stats.p99_us)
                     .tail(),
             );
-            s.figures.push(Figure::lower(&format!("{key}.errors"), &format!("{label} errors"), r.stats.errors as f64, "").target(0.0, "0 errors"));
+            s.figures.push(
+                Figure::lower(
+                    &format!("{key}.errors"),
+                    &format!("{label} errors"),
+                    r.stats.errors as f64,
+                    "",
+                )
+                .target(0.0, "0 errors"),
+            );
             s.series.push(series(&format!("{label} c=16"), &r.stats));
         }
         Ok(())
@@ -643,13 +838,21 @@ impl Ctx {
         let mut sandbox_ms = Vec::new();
         for _ in 0..iters.max(10) {
             let exe = init_exe.clone();
-            let (spawn, _) = tokio::task::spawn_blocking(move || direct::sandbox_cycle(&exe, true)).await??;
+            let net = self.direct.network;
+            let (spawn, _) =
+                tokio::task::spawn_blocking(move || direct::sandbox_cycle_retry(&exe, net))
+                    .await??;
             sandbox_ms.push(ms(spawn));
         }
         let sandbox_p50 = median(&mut sandbox_ms);
-        let mut parts: Vec<(String, Vec<direct::ColdParts>, Vec<f64>, Vec<f64>)> = Vec::new();
+        // Per kind: (family, direct cold starts, bare start ms, python -S bare start ms).
+        type KindParts = (String, Vec<direct::ColdParts>, Vec<f64>, Vec<f64>);
+        let mut parts: Vec<KindParts> = Vec::new();
         for &(fam, kind, code) in KINDS {
-            let exe = self.direct.interpreter(kind).with_context(|| format!("no {fam} runtime"))?;
+            let exe = self
+                .direct
+                .interpreter(kind)
+                .with_context(|| format!("no {fam} runtime"))?;
             let mut cold = Vec::new();
             let mut bare = Vec::new();
             let mut bare_s = Vec::new();
@@ -658,14 +861,28 @@ impl Ctx {
                 let e = exe.clone();
                 let b = tokio::task::spawn_blocking(move || match fam {
                     "nodejs" => direct::bare_start(&e, &["-e", "process.stdout.write('{}')"]),
-                    _ => direct::bare_start(&e, &["-s", "-c", "import sys; sys.stdout.write('{}'); sys.stdout.flush()"]),
+                    _ => direct::bare_start(
+                        &e,
+                        &[
+                            "-s",
+                            "-c",
+                            "import sys; sys.stdout.write('{}'); sys.stdout.flush()",
+                        ],
+                    ),
                 })
                 .await??;
                 bare.push(ms(b));
                 if fam == "python" {
                     let e = exe.clone();
                     let b = tokio::task::spawn_blocking(move || {
-                        direct::bare_start(&e, &["-S", "-c", "import sys; sys.stdout.write('{}'); sys.stdout.flush()"])
+                        direct::bare_start(
+                            &e,
+                            &[
+                                "-S",
+                                "-c",
+                                "import sys; sys.stdout.write('{}'); sys.stdout.flush()",
+                            ],
+                        )
                     })
                     .await??;
                     bare_s.push(ms(b));
@@ -686,11 +903,16 @@ impl Ctx {
                 let name = format!("cold-{fam}-{tag}-{i}");
                 self.put_action(addr, &name, kind, code, 256).await?;
                 let t = Instant::now();
-                let (status, body) = conn.send(&Shape::post(invoke_path(&name, false), "{}")).await?;
+                let (status, body) = conn
+                    .send(&Shape::post(invoke_path(&name, false), "{}"))
+                    .await?;
                 let d = t.elapsed();
                 if !status.is_success() {
                     s.errors += 1;
-                    s.notes.push(format!("{name}: {status} {}", String::from_utf8_lossy(&body)));
+                    s.notes.push(format!(
+                        "{name}: {status} {}",
+                        String::from_utf8_lossy(&body)
+                    ));
                     continue;
                 }
                 e2e[k].push(d);
@@ -698,13 +920,24 @@ impl Ctx {
                 if let Some(v) = annotation(&rec, "initTime") {
                     init_ann[k].push(v);
                 } else {
-                    s.notes.push(format!("{name}: no initTime annotation (not a cold start?)"));
+                    s.notes.push(format!(
+                        "{name}: no initTime annotation (not a cold start?)"
+                    ));
                 }
                 if let Some(v) = annotation(&rec, "waitTime") {
                     wait_ann[k].push(v);
                 }
             }
         }
+        s.figures.push(
+            Figure::lower(
+                "sandbox",
+                "sandbox set-up p50 (Sandbox::spawn of /bin/true, no runtime)",
+                sandbox_p50,
+                "ms",
+            )
+            .baseline(1.0, "performance.md [M] sandbox floor ≈ 1 ms"),
+        );
         for (k, (fam, cold, mut bare, mut bare_s)) in parts.into_iter().enumerate() {
             let fam = fam.as_str();
             let st = Stats::from_durations(&e2e[k], 0, Duration::ZERO);
@@ -716,50 +949,125 @@ impl Ctx {
             let create_p50 = median(&mut cold.iter().map(|c| ms(c.create)).collect::<Vec<_>>());
             let init_p50 = median(&mut cold.iter().map(|c| ms(c.init)).collect::<Vec<_>>());
             let run_p50 = median(&mut cold.iter().map(|c| ms(c.run)).collect::<Vec<_>>());
-            let total_p50 = median(&mut cold.iter().map(|c| ms(c.create + c.init + c.run)).collect::<Vec<_>>());
+            let total_p50 = median(
+                &mut cold
+                    .iter()
+                    .map(|c| ms(c.create + c.init + c.run))
+                    .collect::<Vec<_>>(),
+            );
             let boot = (create_p50 - sandbox_p50).max(0.0);
             let (target, tsrc) = if fam == "nodejs" {
                 (80.0, "performance.md B4: node p50 ≤ 80 ms")
             } else {
                 (45.0, "performance.md B4: python p50 ≤ 45 ms")
             };
-            let mut figs = pcts(&format!("{fam}.e2e"), &format!("{fam} first invoke (end-to-end)"), &st, 1000.0, "ms");
+            let mut figs = pcts(
+                &format!("{fam}.e2e"),
+                &format!("{fam} first invoke (end-to-end)"),
+                &st,
+                1000.0,
+                "ms",
+            );
             figs.retain(|f| !f.key.ends_with(".p999"));
             set(&mut figs, &format!("{fam}.e2e.p50"), |f| {
-                f.target(target, tsrc).baseline(bare_p50, "in-run bare runtime start p50")
+                f.target(target, tsrc)
+                    .baseline(bare_p50, "in-run bare runtime start p50")
             });
             s.figures.extend(figs);
             s.figures.push(
-                Figure::lower(&format!("{fam}.vs_bare"), &format!("{fam} first invoke p50 / bare start p50"), e2e_p50 / bare_p50, "×")
-                    .target(1.3, "issue: within 1.3× of the bare start"),
+                Figure::lower(
+                    &format!("{fam}.vs_bare"),
+                    &format!("{fam} first invoke p50 / bare start p50"),
+                    e2e_p50 / bare_p50,
+                    "×",
+                )
+                .target(1.3, "issue: within 1.3× of the bare start"),
             );
             s.figures.push(
-                Figure::lower(&format!("{fam}.platform"), &format!("{fam} platform share p50 (first invoke − bare start)"), e2e_p50 - bare_p50, "ms")
-                    .target(3.0, "performance.md B4: platform share ≤ 3 ms"),
+                Figure::lower(
+                    &format!("{fam}.platform"),
+                    &format!("{fam} platform share p50 (first invoke − bare start)"),
+                    e2e_p50 - bare_p50,
+                    "ms",
+                )
+                .target(3.0, "performance.md B4: platform share ≤ 3 ms"),
             );
-            s.figures.push(
-                Figure::lower(&format!("{fam}.sandbox"), "sandbox set-up p50 (Sandbox::spawn, no runtime)", sandbox_p50, "ms")
-                    .baseline(1.0, "performance.md [M] sandbox floor ≈ 1 ms"),
-            );
-            s.figures.push(Figure::lower(&format!("{fam}.boot"), &format!("{fam} runtime boot p50 (create − sandbox set-up)"), boot, "ms"));
-            s.figures.push(Figure::lower(&format!("{fam}.create"), &format!("{fam} ProcessFactory::create p50 (launcher ready)"), create_p50, "ms"));
-            s.figures.push(Figure::lower(&format!("{fam}.init"), &format!("{fam} Container::init p50"), init_p50, "ms"));
-            s.figures.push(Figure::lower(&format!("{fam}.run"), &format!("{fam} first Container::run p50"), run_p50, "ms"));
-            s.figures.push(Figure::lower(&format!("{fam}.direct"), &format!("{fam} direct cold start p50 (create + init + run)"), total_p50, "ms"));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.boot"),
+                &format!("{fam} runtime boot p50 (create − sandbox set-up)"),
+                boot,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.create"),
+                &format!("{fam} ProcessFactory::create p50 (launcher ready)"),
+                create_p50,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.init"),
+                &format!("{fam} Container::init p50"),
+                init_p50,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.run"),
+                &format!("{fam} first Container::run p50"),
+                run_p50,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.direct"),
+                &format!("{fam} direct cold start p50 (create + init + run)"),
+                total_p50,
+                "ms",
+            ));
             let (bb, bsrc) = if fam == "nodejs" {
-                (62.0, "performance.md [M] node spawn → first result 62 ms (min)")
+                (
+                    62.0,
+                    "performance.md [M] node spawn → first result 62 ms (min)",
+                )
             } else {
-                (34.0, "performance.md [M] python spawn → first result 34 ms (min)")
+                (
+                    34.0,
+                    "performance.md [M] python spawn → first result 34 ms (min)",
+                )
             };
-            s.figures.push(Figure::lower(&format!("{fam}.bare"), &format!("{fam} bare runtime start p50 (spawn → first output)"), bare_p50, "ms").baseline(bb, bsrc));
+            s.figures.push(
+                Figure::lower(
+                    &format!("{fam}.bare"),
+                    &format!("{fam} bare runtime start p50 (spawn → first output)"),
+                    bare_p50,
+                    "ms",
+                )
+                .baseline(bb, bsrc),
+            );
             if !bare_s.is_empty() {
-                s.figures.push(Figure::lower(&format!("{fam}.bare_S"), "python -S bare start p50 (no site)", median(&mut bare_s), "ms").baseline(8.6, "performance.md [M] python -S 8.6 ms (min)"));
+                s.figures.push(
+                    Figure::lower(
+                        &format!("{fam}.bare_S"),
+                        "python -S bare start p50 (no site)",
+                        median(&mut bare_s),
+                        "ms",
+                    )
+                    .baseline(8.6, "performance.md [M] python -S 8.6 ms (min)"),
+                );
             }
             if !init_ann[k].is_empty() {
-                s.figures.push(Figure::lower(&format!("{fam}.ann_init"), &format!("{fam} initTime annotation p50"), median(&mut init_ann[k]), "ms"));
+                s.figures.push(Figure::lower(
+                    &format!("{fam}.ann_init"),
+                    &format!("{fam} initTime annotation p50"),
+                    median(&mut init_ann[k]),
+                    "ms",
+                ));
             }
             if !wait_ann[k].is_empty() {
-                s.figures.push(Figure::lower(&format!("{fam}.ann_wait"), &format!("{fam} waitTime annotation p50"), median(&mut wait_ann[k]), "ms"));
+                s.figures.push(Figure::lower(
+                    &format!("{fam}.ann_wait"),
+                    &format!("{fam} waitTime annotation p50"),
+                    median(&mut wait_ann[k]),
+                    "ms",
+                ));
             }
             let rest = (e2e_p50 - boot - sandbox_p50 - init_p50 - run_p50).max(0.0);
             s.breakdowns.push(Breakdown {
@@ -785,7 +1093,7 @@ impl Ctx {
              server without stem cells. Breakdown measured directly through whirl-runtime/whirl-sandbox \
              (sandbox = Sandbox::spawn of /bin/true; boot = ProcessFactory::create − sandbox set-up; \
              init and run = Container::init / first Container::run); each part is a p50, 'platform (rest)' \
-             = end-to-end p50 − the parts. Bare start: the same interpreter binary, no sandbox (python with -s, as the launcher)."
+             = end-to-end p50 − the parts. Bare start: the same interpreter binary with the launcher's environment (PATH, HOME, LANG only), no sandbox, no launcher (python with -s, as the launcher)."
         ));
         self.b4_e2e_p50_ms = s
             .figures
@@ -812,11 +1120,16 @@ impl Ctx {
                 let name = format!("pre-{fam}-{tag}-{i}");
                 self.put_action(addr, &name, &kind, code, 256).await?;
                 let t = Instant::now();
-                let (status, body) = conn.send(&Shape::post(invoke_path(&name, false), "{}")).await?;
+                let (status, body) = conn
+                    .send(&Shape::post(invoke_path(&name, false), "{}"))
+                    .await?;
                 let d = t.elapsed();
                 if !status.is_success() {
                     s.errors += 1;
-                    s.notes.push(format!("{name}: {status} {}", String::from_utf8_lossy(&body)));
+                    s.notes.push(format!(
+                        "{name}: {status} {}",
+                        String::from_utf8_lossy(&body)
+                    ));
                     continue;
                 }
                 lat[k].push(d);
@@ -826,7 +1139,7 @@ impl Ctx {
                 }
             }
             // Let the stem cells be replaced.
-            tokio::time::sleep(self.secs(0.5, 0.5)).await;
+            tokio::time::sleep(self.secs(1.0, 0.5)).await;
         }
         for (k, &(fam, _, _)) in KINDS.iter().enumerate() {
             let st = Stats::from_durations(&lat[k], 0, Duration::ZERO);
@@ -838,22 +1151,35 @@ impl Ctx {
                 .iter()
                 .find(|(f, _)| f == fam)
                 .map(|(_, v)| *v);
-            let mut figs = pcts(fam, &format!("{fam} prewarmed first invoke"), &st, 1000.0, "ms");
+            let mut figs = pcts(
+                fam,
+                &format!("{fam} prewarmed first invoke"),
+                &st,
+                1000.0,
+                "ms",
+            );
             figs.retain(|f| !f.key.ends_with(".p999"));
             set(&mut figs, &format!("{fam}.p50"), |f| {
                 f.target(10.0, "issue: p50 ≤ 10 ms (performance.md stretch 3 ms)")
                     .baseline_opt(cold, "in-run B4 true cold start p50")
             });
-            set(&mut figs, &format!("{fam}.p99"), |f| f.target(10.0, "performance.md B5: p99 ≤ 10 ms"));
+            set(&mut figs, &format!("{fam}.p99"), |f| {
+                f.target(10.0, "performance.md B5: p99 ≤ 10 ms")
+            });
             s.figures.extend(figs);
             if !init_ann[k].is_empty() {
-                s.figures.push(Figure::lower(&format!("{fam}.ann_init"), &format!("{fam} initTime annotation p50"), median(&mut init_ann[k]), "ms"));
+                s.figures.push(Figure::lower(
+                    &format!("{fam}.ann_init"),
+                    &format!("{fam} initTime annotation p50"),
+                    median(&mut init_ann[k]),
+                    "ms",
+                ));
             }
             s.series.push(series(&format!("{fam} prewarmed"), &st));
         }
         s.notes.push(format!(
             "{iters} iterations per kind: a new 256 MB action of the stem cell's kind, first blocking invoke; \
-             0.5 s between iterations for the stem cell to be replaced."
+             1 s (smoke: 0.5 s) between iterations for the stem cell to be replaced."
         ));
         Ok(())
     }
@@ -863,14 +1189,16 @@ impl Ctx {
     async fn b6(&mut self, s: &mut Scenario) -> Result<()> {
         let n: usize = self.pick(300, 30);
         let exe = self.direct.init_exe.clone();
-        // Serial, product config (host network namespace shared, as the invoker's default).
+        // The product setting (ProcessFactoryConfig's default): a sandbox shares the host network
+        // namespace or gets its own.
+        let net = self.direct.network;
         let e = exe.clone();
         let (create, destroy, wall) = tokio::task::spawn_blocking(move || -> Result<_> {
             let mut c = Vec::with_capacity(n);
             let mut d = Vec::with_capacity(n);
             let t0 = Instant::now();
             for _ in 0..n {
-                let (a, b) = direct::sandbox_cycle(&e, true)?;
+                let (a, b) = direct::sandbox_cycle_retry(&e, net)?;
                 c.push(a);
                 d.push(b);
             }
@@ -884,14 +1212,16 @@ impl Ctx {
         let t0 = Instant::now();
         for _ in 0..2 {
             let e = exe.clone();
-            handles.push(tokio::task::spawn_blocking(move || -> Result<Vec<Duration>> {
-                let mut c = Vec::with_capacity(n / 2);
-                for _ in 0..n / 2 {
-                    let (a, b) = direct::sandbox_cycle(&e, true)?;
-                    c.push(a + b);
-                }
-                Ok(c)
-            }));
+            handles.push(tokio::task::spawn_blocking(
+                move || -> Result<Vec<Duration>> {
+                    let mut c = Vec::with_capacity(n / 2);
+                    for _ in 0..n / 2 {
+                        let (a, b) = direct::sandbox_cycle_retry(&e, net)?;
+                        c.push(a + b);
+                    }
+                    Ok(c)
+                },
+            ));
         }
         let mut c2 = Vec::new();
         for h in handles {
@@ -899,50 +1229,126 @@ impl Ctx {
         }
         let c2_wall = t0.elapsed();
         let c2s = Stats::from_durations(&c2, 0, c2_wall);
-        // Serial with a new network namespace.
+        // Serial with the other network setting.
         let nn: usize = self.pick(100, 10);
         let e = exe.clone();
-        let net = tokio::task::spawn_blocking(move || -> Result<Vec<Duration>> {
+        let alt = tokio::task::spawn_blocking(move || -> Result<Vec<Duration>> {
             (0..nn)
-                .map(|_| direct::sandbox_cycle(&e, false).map(|(a, _)| a))
+                .map(|_| direct::sandbox_cycle_retry(&e, !net).map(|(a, _)| a))
                 .collect()
         })
         .await??;
-        let ns = Stats::from_durations(&net, 0, Duration::ZERO);
+        let alts = Stats::from_durations(&alt, 0, Duration::ZERO);
+        let (with, without) = ("with a new network namespace", "sharing the host network");
+        let (this, other) = if net {
+            (without, with)
+        } else {
+            (with, without)
+        };
 
-        let mut f = pcts("create", "create (spawn → payload exec'd)", &cs, 1.0, "µs");
+        let mut f = pcts(
+            "create",
+            &format!("create {this} (spawn → payload exec'd)"),
+            &cs,
+            1.0,
+            "µs",
+        );
         f.retain(|x| !x.key.ends_with(".p999"));
         set(&mut f, "create.p50", |x| {
-            x.target(500.0, "performance.md B6: create ≤ 0.5 ms p50")
-                .baseline(860.0, "performance.md [M] clone(PID|NS|UTS|IPC|CGROUP)+execve(/bin/true) p50 0.86 ms")
+            let x = if net {
+                x.target(500.0, "performance.md B6: create ≤ 0.5 ms p50")
+            } else {
+                x.target(1000.0, "performance.md B6: create ≤ 1 ms p50 with netns")
+            };
+            x.baseline(
+                if net { 860.0 } else { 800.0 },
+                if net {
+                    "performance.md [M] clone(PID|NS|UTS|IPC|CGROUP)+execve(/bin/true) p50 0.86 ms"
+                } else {
+                    "performance.md [M] clone(PID|NS|UTS|IPC|CGROUP|NET)+exit+wait p50 0.8 ms"
+                },
+            )
         });
         s.figures.extend(f);
-        let mut f = pcts("destroy", "destroy (kill, reap, cgroup removal)", &ds, 1.0, "µs");
+        let mut f = pcts(
+            "destroy",
+            "destroy (kill, reap, cgroup removal)",
+            &ds,
+            1.0,
+            "µs",
+        );
         f.retain(|x| x.key.ends_with(".p50") || x.key.ends_with(".p99"));
         s.figures.extend(f);
         s.figures.push(
-            Figure::higher("serial.rate", "sandboxes/s, serial (create + destroy)", n as f64 / wall.as_secs_f64(), "1/s")
-                .target(1000.0, "performance.md B6: ≥ 1,000 sandboxes/s"),
+            Figure::higher(
+                "serial.rate",
+                "sandboxes/s, serial (create + destroy)",
+                n as f64 / wall.as_secs_f64(),
+                "1/s",
+            )
+            .target(1000.0, "performance.md B6: ≥ 1,000 sandboxes/s"),
         );
         s.figures.push(
-            Figure::higher("c2.rate", "sandboxes/s, c=2", c2s.count as f64 / c2_wall.as_secs_f64(), "1/s")
-                .target(1000.0, "performance.md B6: ≥ 1,000 sandboxes/s"),
+            Figure::higher(
+                "c2.rate",
+                "sandboxes/s, c=2",
+                c2s.count as f64 / c2_wall.as_secs_f64(),
+                "1/s",
+            )
+            .target(1000.0, "performance.md B6: ≥ 1,000 sandboxes/s"),
         );
-        s.figures.push(Figure::lower("c2.p50", "c=2 create + destroy p50", c2s.p50_us, "µs"));
-        s.figures.push(Figure::lower("c2.p99", "c=2 create + destroy p99", 0.0, "µs").opt(c2s.p99_us).tail());
+        s.figures.push(Figure::lower(
+            "c2.p50",
+            "c=2 create + destroy p50",
+            c2s.p50_us,
+            "µs",
+        ));
         s.figures.push(
-            Figure::lower("netns.create.p50", "create with a new network namespace p50", ns.p50_us, "µs")
-                .target(1000.0, "performance.md B6: ≤ 1 ms with netns"),
+            Figure::lower("c2.p99", "c=2 create + destroy p99", 0.0, "µs")
+                .opt(c2s.p99_us)
+                .tail(),
         );
-        s.figures.push(Figure::lower("netns.create.p99", "create with a new network namespace p99", 0.0, "µs").opt(ns.p99_us).tail());
+        let alt_fig = Figure::lower(
+            "alt.create.p50",
+            &format!("create {other} p50"),
+            alts.p50_us,
+            "µs",
+        );
+        s.figures.push(if net {
+            alt_fig.target(1000.0, "performance.md B6: ≤ 1 ms with netns")
+        } else {
+            alt_fig.target(500.0, "performance.md B6: ≤ 0.5 ms without netns")
+        });
+        s.figures.push(
+            Figure::lower("alt.create.p99", &format!("create {other} p99"), 0.0, "µs")
+                .opt(alts.p99_us)
+                .tail(),
+        );
+        let races = direct::SPAWN_RACES.swap(0, Ordering::Relaxed);
+        s.figures.push(
+            Figure::lower(
+                "spawn_races",
+                "spawns retried after the cgroup owner-dir EEXIST race",
+                races as f64,
+                "",
+            )
+            .target(0.0, "whirl-sandbox must not race with itself"),
+        );
+        if races > 0 {
+            s.notes.push(format!(
+                "{races} Sandbox::spawn call(s) failed with EEXIST on the per-process cgroup owner \
+                 directory while another thread destroyed the last sandbox (race in whirl-sandbox \
+                 cgroup::mkdir_leaf) and were retried by the benchmark."
+            ));
+        }
         s.series.push(series("create", &cs));
         s.series.push(series("destroy", &ds));
         s.series.push(series("c=2 create+destroy", &c2s));
-        s.series.push(series("create with netns", &ns));
+        s.series.push(series(&format!("create {other}"), &alts));
         s.notes.push(format!(
-            "Sandbox::spawn of /bin/true (128 MB cgroup; PID, mount, UTS, IPC, cgroup namespaces; \
-             host network namespace like the invoker's default) then Sandbox::destroy; {n} serial, {n} at c=2 \
-             (two threads), {nn} with a new network namespace. Init helper: the release whirl binary."
+            "Sandbox::spawn of /bin/true (128 MB cgroup; PID, mount, UTS, IPC, cgroup namespaces, \
+             {this} as the runtime's default) then Sandbox::destroy; {n} serial, {n} at c=2 \
+             (two threads), {nn} {other}. Init helper: the release whirl binary."
         ));
         Ok(())
     }
@@ -954,7 +1360,10 @@ impl Ctx {
         let mut flags = Vec::new();
         for (variant, server) in [("cold", ServerKind::Cold), ("prewarm", ServerKind::Prewarm)] {
             let addr = self.server(server).await?;
-            flags.push(format!("{variant}: {}", self.server_flags().unwrap_or_default()));
+            flags.push(format!(
+                "{variant}: {}",
+                self.server_flags().unwrap_or_default()
+            ));
             let tag = std::process::id();
             let mut names = Vec::new();
             for i in 0..n {
@@ -977,7 +1386,10 @@ impl Ctx {
                     go.wait().await;
                     let t = Instant::now();
                     let r = c.send(&shape).await;
-                    (t.elapsed(), r.map(|(st, b)| (st, String::from_utf8_lossy(&b).into_owned())))
+                    (
+                        t.elapsed(),
+                        r.map(|(st, b)| (st, String::from_utf8_lossy(&b).into_owned())),
+                    )
                 }));
             }
             go.wait().await;
@@ -1010,12 +1422,36 @@ impl Ctx {
             } else {
                 (300.0, "performance.md B9: ≤ 300 ms with stem cells/zygotes")
             };
-            s.figures.push(Figure::lower(&format!("{variant}.completion"), &format!("{variant}: burst of {n} completed in"), ms(done), "ms").target(target, tsrc));
-            let mut f = pcts(variant, &format!("{variant}: first-invoke latency"), &st, 1000.0, "ms");
+            s.figures.push(
+                Figure::lower(
+                    &format!("{variant}.completion"),
+                    &format!("{variant}: burst of {n} completed in"),
+                    ms(done),
+                    "ms",
+                )
+                .target(target, tsrc),
+            );
+            let mut f = pcts(
+                variant,
+                &format!("{variant}: first-invoke latency"),
+                &st,
+                1000.0,
+                "ms",
+            );
             f.retain(|x| x.key.ends_with(".p50") || x.key.ends_with(".p99"));
-            set(&mut f, &format!("{variant}.p99"), |x| x.target(target, tsrc));
+            set(&mut f, &format!("{variant}.p99"), |x| {
+                x.target(target, tsrc)
+            });
             s.figures.extend(f);
-            s.figures.push(Figure::lower(&format!("{variant}.errors"), &format!("{variant}: errors"), errors as f64, "").target(0.0, "0 errors"));
+            s.figures.push(
+                Figure::lower(
+                    &format!("{variant}.errors"),
+                    &format!("{variant}: errors"),
+                    errors as f64,
+                    "",
+                )
+                .target(0.0, "0 errors"),
+            );
             s.series.push(series(&format!("burst {variant}"), &st));
         }
         s.server = Some(flags.join("; "));

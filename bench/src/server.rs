@@ -100,7 +100,9 @@ impl Whirl {
         };
         // Keep draining stdout so the server never blocks on it.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let addr: SocketAddr = host.parse().with_context(|| format!("bad API host {host}"))?;
+        let addr: SocketAddr = host
+            .parse()
+            .with_context(|| format!("bad API host {host}"))?;
         let w = Whirl {
             child,
             addr,
@@ -111,7 +113,10 @@ impl Whirl {
         // Wait until it answers.
         for _ in 0..100 {
             if let Ok(mut c) = crate::loadgen::Conn::connect(addr).await {
-                if c.send(&crate::loadgen::Shape::get("/ping", false)).await.is_ok() {
+                if c.send(&crate::loadgen::Shape::get("/ping", false))
+                    .await
+                    .is_ok()
+                {
                     return Ok(w);
                 }
             }

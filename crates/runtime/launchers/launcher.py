@@ -7,13 +7,16 @@
 #   run:   {"value":..,"namespace":..,"action_name":..,...}
 #          reply: the raw JSON result, or !{"error":".."} for a developer error.
 # After every init/run the sentinel is written on stdout and stderr before the reply.
-import glob
 import importlib.util
 import json
 import os
 import site
 import sys
-import traceback
+
+# Started with -S: add the interpreter's site-packages ourselves (without .pth processing).
+for _dir in os.environ.pop("WHIRL_PYTHON_SITE", "").split(os.pathsep):
+    if _dir and _dir not in sys.path:
+        sys.path.append(_dir)
 
 SENTINEL = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX"
 _out = os.fdopen(3, "wb")
@@ -50,6 +53,8 @@ def load(msg):
         filename = os.path.join(directory, "__main__.py")
         if not os.path.exists(filename):
             raise Exception("Zip file does not include __main__.py")
+        import glob  # only zip actions need it: keeps the launcher's start-up short
+
         for packages in glob.glob(os.path.join(directory, "virtualenv", "lib", "python*", "site-packages")):
             site.addsitedir(packages)
             sys.path.remove(packages)
@@ -75,6 +80,8 @@ def init(msg):
             os.environ[k] = v if isinstance(v, str) else json.dumps(v)
         _handler = load(msg)
     except BaseException as ex:  # noqa: B036 - report every init failure
+        import traceback  # imported on first use: keeps the launcher's start-up short
+
         traceback.print_exc(file=sys.stderr)
         text = str(ex) if type(ex) is Exception else "%s: %s" % (type(ex).__name__, ex)
         developer_error("Initialization has failed due to: " + text)
@@ -103,6 +110,8 @@ def run(msg):
     try:
         res = _handler(msg.get("value", {}))
     except Exception as ex:
+        import traceback  # imported on first use: keeps the launcher's start-up short
+
         traceback.print_exc(file=sys.stderr)
         res = {"error": str(ex)}
     if not isinstance(res, (dict, list)):

@@ -45,6 +45,9 @@ pub struct KindSpec {
     pub ro_paths: Vec<PathBuf>,
     #[serde(default)]
     pub stem_cells: Vec<StemCell>,
+    /// Extra environment of the launcher process (e.g. python's site-packages directories).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// All kinds this machine runs, plus the host paths every sandbox sees read-only.
@@ -96,6 +99,7 @@ impl RuntimeManifest {
             version: String::new(),
             ro_paths: vec![],
             stem_cells: vec![],
+            env: Default::default(),
         });
         let system_ro_paths = SYSTEM_PATHS
             .iter()
@@ -185,6 +189,7 @@ fn detect_node() -> Option<KindSpec> {
             count: 2,
             memory_mb: 256,
         }],
+        env: Default::default(),
     })
 }
 
@@ -197,13 +202,14 @@ fn detect_python() -> Option<KindSpec> {
         &exe,
         &[
             "-c",
-            "import sys, platform; print(sys.executable); print(sys.base_prefix); print(platform.python_version())",
+            "import sys, platform, site, os; print(sys.executable); print(sys.base_prefix); print(platform.python_version()); print(os.pathsep.join(site.getsitepackages()))",
         ],
     )?;
     let mut lines = out.lines();
     let real = PathBuf::from(lines.next()?).canonicalize().ok()?;
     let base_prefix = PathBuf::from(lines.next()?);
     let version = lines.next()?.trim().to_string();
+    let site_dirs = lines.next().unwrap_or("").trim().to_string();
     let mut parts = version.split('.');
     let (major, minor) = (parts.next()?.to_string(), parts.next()?.to_string());
     let mut ro_paths = vec![base_prefix.canonicalize().unwrap_or(base_prefix)];
@@ -229,6 +235,11 @@ fn detect_python() -> Option<KindSpec> {
             count: 1,
             memory_mb: 256,
         }],
+        // The launcher runs with `-S` (no `site` start-up: it costs tens of milliseconds, mostly
+        // `.pth` processing) and puts these directories on `sys.path` itself.
+        env: [("WHIRL_PYTHON_SITE".to_string(), site_dirs)]
+            .into_iter()
+            .collect(),
     })
 }
 

@@ -143,7 +143,15 @@ impl ProcessFactory {
         let guest = self.guest_action_dir(dir);
         let argv = match kind.launcher {
             LauncherKind::Nodejs => vec![interp, "-e".into(), LAUNCHER_JS.into()],
-            LauncherKind::Python => vec![interp, "-s".into(), "-c".into(), LAUNCHER_PY.into()],
+            LauncherKind::Python => {
+                vec![
+                    interp,
+                    "-S".into(),
+                    "-s".into(),
+                    "-c".into(),
+                    LAUNCHER_PY.into(),
+                ]
+            }
             LauncherKind::Native => vec![
                 interp,
                 "-c".into(),
@@ -161,6 +169,7 @@ impl ProcessFactory {
             ("LANG".to_string(), "C.UTF-8".to_string()),
             ("__OW_API_HOST".to_string(), spec.api_host.clone()),
         ];
+        env.extend(kind.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         if kind.launcher == LauncherKind::Python {
             env.push(("PYTHONIOENCODING".into(), "utf-8".into()));
             env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));

@@ -265,7 +265,13 @@ fn ensure_controllers(dir: &Path, want: &[&str]) -> Result<()> {
 fn mkdir_leaf(base: &Path, id: &str) -> Result<PathBuf> {
     let leaf = base.join(id);
     for _ in 0..20 {
-        fs::create_dir_all(base).ctx(|| format!("creating cgroup {}", base.display()))?;
+        match fs::create_dir_all(base) {
+            Ok(()) => {}
+            // `create_dir_all` can report EEXIST when a concurrent destroy removes the owner
+            // directory between its mkdir and its check: try again.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).ctx(|| format!("creating cgroup {}", base.display())),
+        }
         match fs::create_dir(&leaf) {
             Ok(()) => return Ok(leaf),
             // Raced with a concurrent destroy removing the (then empty) owner directory.
