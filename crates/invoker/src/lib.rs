@@ -459,17 +459,7 @@ async fn execute(
                     );
                 }
             }
-            return run_warm(
-                shared,
-                msg,
-                action,
-                key,
-                idle.container,
-                memory,
-                false,
-                None,
-            )
-            .await;
+            return run_warm(shared, msg, action, key, idle.container, memory, None).await;
         }
         Acquired::Stem(c) => {
             // Replace the used stem cell right away.
@@ -533,13 +523,27 @@ async fn execute(
         key,
         container,
         memory,
-        true,
-        Some((start, wait_time, init_ms, outcome.logs)),
+        Some(Initialized {
+            start,
+            wait_time,
+            init_ms,
+            logs: outcome.logs,
+        }),
     )
     .await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a cold start's init left for the run: when work started, the wait, the init time and
+/// the init logs (they come first in the record).
+struct Initialized {
+    start: i64,
+    wait_time: i64,
+    init_ms: u64,
+    logs: Vec<String>,
+}
+
+/// Run on an initialised container, then give it back to the pool (or destroy it after a
+/// developer or whisk error).
 async fn run_warm(
     shared: &Arc<Shared>,
     msg: &ActivationMessage,
@@ -547,11 +551,10 @@ async fn run_warm(
     key: WarmKey,
     mut container: Box<dyn Container>,
     memory: u32,
-    _cold: bool,
-    init: Option<(i64, i64, u64, Vec<String>)>,
+    init: Option<Initialized>,
 ) -> Run {
     let (start, wait_time, init_time, mut logs) = match init {
-        Some((s, w, i, l)) => (s, w, Some(i), l),
+        Some(i) => (i.start, i.wait_time, Some(i.init_ms), i.logs),
         None => {
             let s = now_millis();
             (s, s - msg.accepted_at, None, Vec::new())
