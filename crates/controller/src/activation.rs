@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 use whirl_bus::{ActivationMessage, ActivationPublisher, CompletionMessage, Invoker};
 use whirl_core::entity::{
-    kv_get, kv_truthy, ActivationResponse, ActivationStatus, KeyValue, WhiskActivation,
+    activation_entity_path, kv_get, kv_truthy, ActivationResponse, ActivationStatus, KeyValue,
+    WhiskActivation,
 };
 use whirl_core::names::FullyQualifiedName;
 use whirl_core::runtimes::SEQUENCE;
@@ -177,15 +178,11 @@ fn pending_record(inv: &Invocation, id: &str, accepted_at: i64, kind: &str) -> A
 }
 
 fn entity_path(inv: &Invocation) -> String {
-    let fqn = &inv.action.fqn;
-    let pkg = match &inv.action.binding {
-        Some(b) => b.rsplit('/').next().map(str::to_string),
-        None => fqn.package.clone(),
-    };
-    match pkg {
-        Some(p) => format!("{}/{}/{}", inv.who.namespace, p, fqn.name),
-        None => format!("{}/{}", inv.who.namespace, fqn.name),
-    }
+    activation_entity_path(
+        &inv.who.namespace,
+        &inv.action.fqn.doc_id(),
+        inv.action.binding.as_deref(),
+    )
 }
 
 /// Check throttles for one invocation request (rate first, then concurrency, as OpenWhisk).

@@ -339,6 +339,23 @@ impl ActivationResponse {
     }
 }
 
+/// The key the activations `name` filter matches: `invoker_ns/[pkg/]name`, where `pkg` is the
+/// binding's package when the action was reached through a binding (`binding` = `ns/pkg`), else
+/// the action's own package (`action_id` = `ns/[pkg/]name`).
+pub fn activation_entity_path(invoker_ns: &str, action_id: &str, binding: Option<&str>) -> String {
+    let parts: Vec<&str> = action_id.split('/').collect();
+    let name = parts.last().copied().unwrap_or("");
+    let pkg = match binding {
+        Some(b) => b.rsplit('/').next(),
+        None if parts.len() == 3 => Some(parts[1]),
+        None => None,
+    };
+    match pkg {
+        Some(p) => format!("{invoker_ns}/{p}/{name}"),
+        None => format!("{invoker_ns}/{name}"),
+    }
+}
+
 /// The API form of a stored activation document: `response.statusCode` replaced by `success` and
 /// `status`, `duration` added (omitted with `end` when `end` is 0).
 pub fn activation_api_view(stored: &Value) -> Value {
@@ -419,6 +436,16 @@ mod tests {
         let b = vec![KeyValue::new("y", json!(3))];
         let m = kv_to_object(&kv_merge(&a, &b));
         assert_eq!(Value::Object(m), json!({"x":1,"y":3}));
+    }
+
+    #[test]
+    fn entity_paths() {
+        assert_eq!(activation_entity_path("me", "ns/a", None), "me/a");
+        assert_eq!(activation_entity_path("me", "ns/p/a", None), "me/p/a");
+        assert_eq!(
+            activation_entity_path("me", "ns/p/a", Some("me/bind")),
+            "me/bind/a"
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 use whirl_bus::{ActivationMessage, CompletionMessage, CompletionPublisher};
 use whirl_core::entity::{
-    ActivationResponse, ActivationStatus, KeyValue, WhiskAction, WhiskActivation,
+    activation_entity_path, ActivationResponse, ActivationStatus, KeyValue, WhiskAction,
+    WhiskActivation,
 };
 use whirl_core::limits::MB;
 use whirl_core::now_millis;
@@ -338,7 +339,11 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
         let rec = ActivationRecord {
             activation_id: msg.activation_id.clone(),
             namespace: msg.user.namespace.clone(),
-            entity_path: entity_path(&msg),
+            entity_path: activation_entity_path(
+                &msg.user.namespace,
+                &msg.action_id,
+                msg.binding.as_deref(),
+            ),
             start: doc.start,
             end: doc.end,
             doc: doc_json.clone(),
@@ -353,24 +358,6 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
         namespace: msg.user.namespace.clone(),
         record: doc_json,
     });
-}
-
-/// `ns/[pkg/]name` used by the activation `name` filter: through a binding, the binding's package.
-fn entity_path(msg: &ActivationMessage) -> String {
-    let name = msg.action_id.rsplit('/').next().unwrap_or("");
-    match &msg.binding {
-        Some(b) => {
-            let pkg = b.rsplit('/').next().unwrap_or("");
-            format!("{}/{}/{}", msg.user.namespace, pkg, name)
-        }
-        None => {
-            let parts: Vec<&str> = msg.action_id.split('/').collect();
-            match parts.as_slice() {
-                [_, pkg, name] => format!("{}/{}/{}", msg.user.namespace, pkg, name),
-                _ => format!("{}/{}", msg.user.namespace, name),
-            }
-        }
-    }
 }
 
 fn build_record(

@@ -109,17 +109,19 @@ pub async fn invoke(
         Waited::Accepted => {
             (StatusCode::ACCEPTED, Json(json!({ "activationId": id }))).into_response()
         }
-        Waited::Done(record) => {
+        Waited::Done(mut record) => {
             let status = status_of(&record);
-            let api = activation_api_view(&record);
-            let result = api
+            let bare = record
                 .pointer("/response/result")
-                .cloned()
-                .unwrap_or_else(|| json!({}));
-            if result_only || result.is_array() {
+                .is_some_and(Value::is_array);
+            if result_only || bare {
+                // The result alone needs no API view (which copies the whole record).
+                let result = record
+                    .pointer_mut("/response/result")
+                    .map_or_else(|| json!({}), Value::take);
                 (status, Json(result)).into_response()
             } else {
-                (status, Json(api)).into_response()
+                (status, Json(activation_api_view(&record))).into_response()
             }
         }
     };
