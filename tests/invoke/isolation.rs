@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{node, python, server};
+use crate::support::{limits, node, python, server};
 
 /// A python action that inspects its own sandbox.
 const PROBE_PY: &str = r#"
@@ -223,4 +223,52 @@ fn containers_have_private_tmp() {
     // The same container keeps its /tmp between warm runs.
     let w: Value = api.call_ok("writer", &json!({}));
     assert_eq!(w["tmp"], json!(["secret"]));
+}
+
+#[test]
+fn action_dir_is_writable_private_and_size_capped() {
+    let s = server().start();
+    let api = s.guest();
+    // 128 MB action: /action holds at most 64 MiB.
+    let filler = "import errno, os\ndef main(args):\n    \
+                  with open('note.txt', 'w') as f:\n        f.write('kept')\n    \
+                  names = sorted(os.listdir('.'))\n    written = 0\n    chunk = b'x' * (1 << 20)\n    \
+                  try:\n        with open('/action/big', 'wb') as f:\n            \
+                  for _ in range(100):\n                f.write(chunk)\n                f.flush()\n                written += 1\n    \
+                  except OSError as e:\n        err = errno.errorcode.get(e.errno)\n    else:\n        err = None\n    \
+                  os.remove('/action/big')\n    \
+                  return {'cwd': os.getcwd(), 'names': names, 'mib': written, 'err': err}\n";
+    api.action("filler", &limits(python(filler), json!({"memory": 128})));
+    let r = api.call_ok("filler", &json!({}));
+    assert_eq!(r["cwd"], "/action", "{r}");
+    assert_eq!(r["names"], json!(["main__.py", "note.txt"]), "{r}");
+    assert_eq!(r["err"], "ENOSPC", "{r}");
+    let mib = r["mib"].as_u64().unwrap_or(0);
+    assert!((60..=64).contains(&mib), "{r}");
+    // Nothing the action wrote reached the host's disk.
+    let host: Vec<String> = walk(&s.data_dir)
+        .into_iter()
+        .filter(|p| p.ends_with("note.txt") || p.ends_with("big"))
+        .collect();
+    assert!(host.is_empty(), "{host:?}");
+    // The same warm container still has its note.
+    let r = api.call_ok("filler", &json!({}));
+    assert_eq!(r["names"], json!(["main__.py", "note.txt"]), "{r}");
+}
+
+/// Every file path under `dir`, recursively (symlinks not followed).
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else {
+                out.push(p.to_string_lossy().into_owned());
+            }
+        }
+    }
+    out
 }

@@ -2,7 +2,8 @@
 //
 // Protocol: JSON lines on stdin, one reply line per request on fd 3, stdout/stderr are the logs.
 //   start:  the launcher writes {"ok":true} on fd 3 as soon as it is ready (stem cell).
-//   init:   {"init":{"name":..,"main":..,"dir":..,"file":..|null,"env":{..}}}
+//   init:   {"init":{"name":..,"main":..,"dir":..,"src":..|null,"file":..|null,"env":{..}}}
+//           (with "src", the code is copied from that read-only dir into "dir" first)
 //           reply {"ok":true} or !{"error":".."} (developer error).
 //   run:    {"value":..,"namespace":..,"action_name":..,...}
 //           reply: the raw JSON result, or !{"error":".."} for a developer error.
@@ -82,6 +83,12 @@ function loadFile(filename, entry) {
   return fromExports;
 }
 
+// Copies the code from the read-only source into the (size-capped, writable) action dir.
+function copyCode(src, dir, file) {
+  if (file) fs.copyFileSync(path.join(src, file), path.join(dir, file));
+  else fs.cpSync(src, dir, { recursive: true, verbatimSymlinks: true });
+}
+
 async function init(msg) {
   if (handler !== null) {
     developerError('Cannot initialize the action more than once.');
@@ -92,6 +99,7 @@ async function init(msg) {
       process.env[k] = typeof v === 'string' ? v : JSON.stringify(v);
     }
     const entry = msg.main || 'main';
+    if (msg.src) copyCode(msg.src, msg.dir, msg.file);
     process.chdir(msg.dir);
     const fn = msg.file ? loadFile(path.join(msg.dir, msg.file), entry) : await loadZip(msg.dir, entry);
     if (typeof fn !== 'function') {

@@ -2,7 +2,8 @@
 #
 # Protocol: JSON lines on stdin, one reply line per request on fd 3, stdout/stderr are the logs.
 #   start: the launcher writes {"ok":true} on fd 3 as soon as it is ready (stem cell).
-#   init:  {"init":{"name":..,"main":..,"dir":..,"file":..|null,"env":{..}}}
+#   init:  {"init":{"name":..,"main":..,"dir":..,"src":..|null,"file":..|null,"env":{..}}}
+#          (with "src", the code is copied from that read-only dir into "dir" first)
 #          reply {"ok":true} or !{"error":".."} (developer error).
 #   run:   {"value":..,"namespace":..,"action_name":..,...}
 #          reply: the raw JSON result, or !{"error":".."} for a developer error.
@@ -43,9 +44,22 @@ def developer_error(message):
     reply("!" + json.dumps({"error": str(message)}, ensure_ascii=False))
 
 
+def copy_code(src, directory, file):
+    """Copies the code from the read-only source into the (size-capped, writable) action dir."""
+    if file:
+        with open(os.path.join(src, file), "rb") as f, open(os.path.join(directory, file), "wb") as t:
+            t.write(f.read())
+    else:
+        import shutil  # only zip actions need it: keeps the launcher's start-up short
+
+        shutil.copytree(src, directory, symlinks=True, dirs_exist_ok=True)
+
+
 def load(msg):
     entry = msg.get("main") or "main"
     directory = msg["dir"]
+    if msg.get("src"):
+        copy_code(msg["src"], directory, msg.get("file"))
     os.chdir(directory)
     if msg.get("file"):
         filename = os.path.join(directory, msg["file"])

@@ -22,8 +22,10 @@ pub(crate) struct LaunchSpec {
     pub memory_bytes: u64,
     /// Host paths visible read-only at the same path.
     pub ro_paths: Vec<PathBuf>,
-    /// (host, inside) read-write binds.
-    pub rw_paths: Vec<(PathBuf, PathBuf)>,
+    /// (host, inside) read-only binds.
+    pub ro_binds: Vec<(PathBuf, PathBuf)>,
+    /// (inside, bytes) private size-capped writable tmpfs dirs.
+    pub tmpfs_dirs: Vec<(PathBuf, u64)>,
     pub network: bool,
 }
 
@@ -172,7 +174,8 @@ impl Spawner for SandboxSpawner {
             spec.argv.clone(),
         );
         cfg.ro_paths = spec.ro_paths.clone();
-        cfg.rw_paths = spec.rw_paths.clone();
+        cfg.ro_binds = spec.ro_binds.clone();
+        cfg.tmpfs_dirs = spec.tmpfs_dirs.clone();
         cfg.network = spec.network;
         cfg.env = spec.env.clone();
         cfg.cwd = spec.cwd.clone();

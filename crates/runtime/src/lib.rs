@@ -24,9 +24,12 @@
 //! stdout line but the last is a log line, the last one is the result. As in the docker skeleton
 //! the input travels as `argv[1]`, so it is bounded by the kernel's 128 KiB per-argument limit.
 //!
-//! Each container has a host dir `<work_dir>/containers/<id>/action` holding the code, bound
-//! read-write at `/action` in the sandbox (writable like the `/action` dir of OpenWhisk images;
-//! it is not size-capped, unlike `/tmp`), removed on destroy.
+//! Each container has a host dir `<work_dir>/containers/<id>/action` (removed on destroy) where
+//! the runtime writes the code at init. In the sandbox that dir is bound read-only at
+//! `/.whirl-code`; `/action` is a private tmpfs capped at half the memory limit, into which the
+//! launcher copies the code before loading it. So `/action` is writable like the `/action` dir of
+//! OpenWhisk images, yet nothing an action writes reaches the host's disk, and its pages count
+//! against the action's memory limit. Without isolation the launcher uses the host dir in place.
 
 mod launch;
 mod logs;

@@ -101,8 +101,19 @@ pub struct ProcessFactory {
     containers_dir: PathBuf,
 }
 
-/// Where the action dir appears inside the sandbox (like the `/action` dir of OpenWhisk images).
+/// Where the action dir appears inside the sandbox (like the `/action` dir of OpenWhisk images):
+/// a private tmpfs capped at [`action_dir_bytes`], into which the launcher copies the code at init.
 const SANDBOX_ACTION_DIR: &str = "/action";
+/// Where the host's code dir is bound read-only inside the sandbox (the source of that copy).
+/// The host writes the code there at init, after the sandbox started (stem cells).
+const SANDBOX_CODE_SRC: &str = "/.whirl-code";
+
+/// Size cap of the sandbox's `/action`: half the memory limit. Its pages count against the memory
+/// limit, so the cap turns a runaway writer into `ENOSPC` before it becomes an OOM kill, and no
+/// action can fill the host's disk through its code directory.
+pub(crate) fn action_dir_bytes(memory_bytes: u64) -> u64 {
+    memory_bytes / 2
+}
 
 impl ProcessFactory {
     /// Prepares `<work_dir>/containers` (one dir per container, removed on destroy).
@@ -136,11 +147,21 @@ impl ProcessFactory {
         }
     }
 
+    /// Where the launcher copies the code from at init (sandbox only; without isolation the
+    /// launcher uses the host's code dir in place).
+    fn guest_code_src(&self) -> Option<PathBuf> {
+        match self.cfg.isolation {
+            Isolation::None => None,
+            Isolation::Sandbox { .. } => Some(PathBuf::from(SANDBOX_CODE_SRC)),
+        }
+    }
+
     /// The launcher sources are passed on the command line (`node -e`, `python -c`, `sh -c`):
     /// nothing of the runtime's own files needs to be visible inside the sandbox.
     fn launch_spec(&self, spec: &ContainerSpec, kind: &KindSpec, dir: &Path) -> LaunchSpec {
         let interp = kind.interpreter.to_string_lossy().into_owned();
         let guest = self.guest_action_dir(dir);
+        let code_src = self.guest_code_src();
         let argv = match kind.launcher {
             LauncherKind::Nodejs => vec![interp, "-e".into(), LAUNCHER_JS.into()],
             LauncherKind::Python => {
@@ -152,13 +173,17 @@ impl ProcessFactory {
                     LAUNCHER_PY.into(),
                 ]
             }
-            LauncherKind::Native => vec![
-                interp,
-                "-c".into(),
-                LAUNCHER_SH.into(),
-                "native-launcher".into(),
-                guest.to_string_lossy().into_owned(),
-            ],
+            LauncherKind::Native => {
+                let mut argv = vec![
+                    interp,
+                    "-c".into(),
+                    LAUNCHER_SH.into(),
+                    "native-launcher".into(),
+                    guest.to_string_lossy().into_owned(),
+                ];
+                argv.extend(code_src.iter().map(|p| p.to_string_lossy().into_owned()));
+                argv
+            }
         };
         let mut env = vec![
             (
@@ -185,14 +210,23 @@ impl ProcessFactory {
                 ro_paths.push(p.to_path_buf());
             }
         }
+        let memory_bytes = u64::from(spec.memory_mb.max(16)) * 1024 * 1024;
+        let (ro_binds, tmpfs_dirs) = match code_src {
+            Some(src) => (
+                vec![(dir.join("action"), src)],
+                vec![(guest.clone(), action_dir_bytes(memory_bytes))],
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
         LaunchSpec {
             id: spec.id.clone(),
             argv,
             env,
-            cwd: guest.clone(),
-            memory_bytes: u64::from(spec.memory_mb.max(16)) * 1024 * 1024,
+            cwd: guest,
+            memory_bytes,
             ro_paths,
-            rw_paths: vec![(dir.join("action"), guest)],
+            ro_binds,
+            tmpfs_dirs,
             network: self.cfg.network,
         }
     }
@@ -260,6 +294,7 @@ impl ContainerFactory for ProcessFactory {
             id: spec.id.clone(),
             kind,
             guest_dir: self.guest_action_dir(&dir),
+            code_src: self.guest_code_src(),
             dir,
             proc: Some(proc),
             stdin: pipe::Sender::from_owned_fd(stdin_w)?,
@@ -314,6 +349,8 @@ struct ProcessContainer {
     dir: PathBuf,
     /// The action dir as seen by the launcher.
     guest_dir: PathBuf,
+    /// Where the launcher copies the code from into `guest_dir` at init, if it does.
+    code_src: Option<PathBuf>,
     proc: Option<Box<dyn Proc>>,
     stdin: pipe::Sender,
     results: BufReader<pipe::Receiver>,
@@ -538,6 +575,7 @@ impl ProcessContainer {
                     "name": req.name,
                     "main": main,
                     "dir": self.guest_dir,
+                    "src": self.code_src,
                     "file": file,
                     "env": req.env,
                 }});

@@ -341,19 +341,17 @@ fn build_root(c: &SandboxConfig) -> Result<(), String> {
         .map(|p| Ok((p, open_source(p, false)?)))
         .collect::<Result<_, String>>()?;
     ro.sort_by_key(|(p, _)| p.components().count());
-    let mut rw: Vec<(&PathBuf, File)> = Vec::with_capacity(c.rw_paths.len());
-    for (host, inside) in &c.rw_paths {
+    // Directory binds at another path: `(inside, source, read-only)`.
+    let mut binds: Vec<(&PathBuf, File, bool)> =
+        Vec::with_capacity(c.rw_paths.len() + c.ro_binds.len());
+    let all = c.rw_paths.iter().map(|b| (b, false));
+    for ((host, inside), ro) in all.chain(c.ro_binds.iter().map(|b| (b, true))) {
         match open_source(host, true)? {
-            Source::Fd { file, dir: true } => rw.push((inside, file)),
-            _ => {
-                return Err(format!(
-                    "writable path {} is not a directory",
-                    host.display()
-                ))
-            }
+            Source::Fd { file, dir: true } => binds.push((inside, file, ro)),
+            _ => return Err(format!("bind source {} is not a directory", host.display())),
         }
     }
-    rw.sort_by_key(|(p, _)| p.components().count());
+    binds.sort_by_key(|(p, _, _)| p.components().count());
 
     // Our private mount namespace can put the new root anywhere; /tmp always exists.
     let root = Path::new("/tmp");
@@ -392,10 +390,25 @@ fn build_root(c: &SandboxConfig) -> Result<(), String> {
         Some(&format!("mode=1777,size={}", c.tmp_bytes)),
     )?;
 
-    for (inside, file) in &rw {
+    let owner = c
+        .uid_gid
+        .map_or(String::new(), |(u, g)| format!(",uid={u},gid={g}"));
+    for (inside, bytes) in &c.tmpfs_dirs {
         let target = under(root, inside);
         ensure_mountpoint(&target, true)?;
-        bind(&fd_path(file), &target, false)?;
+        mount(
+            Some(Path::new("tmpfs")),
+            &target,
+            Some("tmpfs"),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            Some(&format!("mode=0755,size={bytes}{owner}")),
+        )?;
+    }
+
+    for (inside, file, ro) in &binds {
+        let target = under(root, inside);
+        ensure_mountpoint(&target, true)?;
+        bind(&fd_path(file), &target, *ro)?;
     }
 
     build_dev(root)?;

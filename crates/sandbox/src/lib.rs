@@ -102,8 +102,17 @@ pub struct SandboxConfig {
     /// Host paths bind-mounted read-only at the same path. A symlink is recreated as the same
     /// symlink (so `/lib -> usr/lib` works when `/usr` is listed too).
     pub ro_paths: Vec<PathBuf>,
-    /// `(host directory, path inside)` writable binds, e.g. the action code directory.
+    /// `(host directory, path inside)` writable binds.
     pub rw_paths: Vec<(PathBuf, PathBuf)>,
+    /// `(host directory, path inside)` read-only binds at another path than the host's. Later
+    /// writes on the host side stay visible inside (it is a bind, not a copy).
+    #[serde(default)]
+    pub ro_binds: Vec<(PathBuf, PathBuf)>,
+    /// `(path inside, size in bytes)`: private writable tmpfs directories owned by the payload
+    /// user, each capped at its size (writes beyond fail with `ENOSPC`); like `/tmp`, their pages
+    /// count against the memory limit.
+    #[serde(default)]
+    pub tmpfs_dirs: Vec<(PathBuf, u64)>,
     /// `true`: share the host network namespace. `false` (the default): a new, empty network
     /// namespace with only `lo` (up), so no route out.
     pub network: bool,
@@ -142,6 +151,8 @@ impl SandboxConfig {
             tmp_bytes: (64 * MIB).min(memory_bytes.max(MIB)),
             ro_paths: Self::default_ro_paths(),
             rw_paths: Vec::new(),
+            ro_binds: Vec::new(),
+            tmpfs_dirs: Vec::new(),
             network: false,
             argv,
             env: Vec::new(),
@@ -225,11 +236,20 @@ impl SandboxConfig {
                 return bad("read-only path / would expose the whole host".into());
             }
         }
-        for (host, inside) in &self.rw_paths {
-            check_path("writable host path", host)?;
-            check_path("writable inside path", inside)?;
+        for (host, inside) in self.rw_paths.iter().chain(&self.ro_binds) {
+            check_path("bind host path", host)?;
+            check_path("bind inside path", inside)?;
             if inside.parent().is_none() {
-                return bad("writable inside path cannot be /".into());
+                return bad("bind inside path cannot be /".into());
+            }
+        }
+        for (inside, bytes) in &self.tmpfs_dirs {
+            check_path("tmpfs path", inside)?;
+            if inside.parent().is_none() || *bytes == 0 {
+                return bad(format!(
+                    "tmpfs {} needs a path other than / and a positive size",
+                    inside.display()
+                ));
             }
         }
         check_path("cwd", &self.cwd)?;

@@ -438,6 +438,55 @@ fn root_code_dir_is_writable_and_uid_drop_works() {
 }
 
 #[test]
+fn root_tmpfs_dirs_are_capped_and_ro_binds_follow_the_host() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = sh(
+        "tmpfs-dir",
+        "cp /src/in.txt /work/ && cat /work/in.txt; echo no > /src/x 2>/dev/null || echo src-ro; \
+         stat -c %u /work; dd if=/dev/zero of=/work/big bs=64k count=64 2>&1; echo dd=$?",
+    );
+    fs::write(dir.path().join("in.txt"), "hello\n").unwrap();
+    // The payload user (65534) must be able to read the source.
+    fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    c.ro_binds = vec![(dir.path().to_path_buf(), "/src".into())];
+    c.tmpfs_dirs = vec![("/work".into(), MIB)];
+    c.uid_gid = Some((65534, 65534));
+    let o = run(&c);
+    assert!(
+        o.stdout.starts_with("hello\nsrc-ro\n65534\n"),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+    assert!(
+        o.stdout.contains("No space left"),
+        "not capped: {}",
+        o.stdout
+    );
+    assert!(!o.stdout.contains("dd=0"), "{}", o.stdout);
+    assert!(!dir.path().join("x").exists());
+    assert!(!dir.path().join("big").exists());
+
+    // A file the host writes after the start appears through the read-only bind.
+    let mut c = sh(
+        "ro-bind-live",
+        "while [ ! -e /src/late.txt ]; do sleep 0.01; done; cat /src/late.txt",
+    );
+    c.ro_binds = vec![(dir.path().to_path_buf(), "/src".into())];
+    let (sb, mut out, _err) = start(&c);
+    fs::write(dir.path().join("late.txt"), "late").unwrap();
+    let mut got = String::new();
+    out.read_to_string(&mut got).unwrap();
+    assert_eq!(got, "late");
+    sb.destroy().unwrap();
+}
+
+#[test]
 fn root_extra_fds_are_passed_and_others_closed() {
     require_root();
     let (mut r3, w3) = pipe();
