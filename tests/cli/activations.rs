@@ -219,12 +219,15 @@ fn activation_poll_streams_logs() {
         .ok(&["action", "invoke", "hello", "-p", "name", "live"])
         .id();
     poll.wait_for("stdout: polled live");
-    poll.kill();
+    // Ctrl-C ends it like wsk: "Poll terminated", exit code 1.
+    poll.signal("INT");
+    assert_eq!(poll.wait(), 1, "{}", poll.output());
     let out = poll.output();
     assert!(
         out.starts_with("Enter Ctrl-c to exit.\nPolling for activation logs\n"),
         "{out}"
     );
+    assert!(out.ends_with("\nPoll terminated\n"), "{out}");
     assert!(
         out.contains(&format!("\nActivation: 'hello' ({id})\n[\n    \"")),
         "{out}"
@@ -234,6 +237,13 @@ fn activation_poll_streams_logs() {
         "activations before the poll started are not shown: {out}"
     );
     assert!(!out.contains("quiet"), "only the named action: {out}");
+
+    // SIGTERM too.
+    let mut poll = w.spawn(&["activation", "poll"], "poll-term.out");
+    poll.wait_for("Polling for activation logs\n");
+    poll.signal("TERM");
+    assert_eq!(poll.wait(), 1, "{}", poll.output());
+    assert!(poll.output().ends_with("Poll terminated\n"));
 
     // --since-minutes shows recent ones too; --exit ends the poll by itself.
     let mut poll = w.spawn(

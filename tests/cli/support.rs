@@ -408,6 +408,17 @@ impl Background {
         }
     }
 
+    /// Sends `signal` (a `kill` name such as `INT`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id();
+        let st = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(st.success(), "kill -{signal} {pid}");
+    }
+
     /// Kills the process.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {

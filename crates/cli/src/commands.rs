@@ -13,7 +13,8 @@ use crate::config::{Overrides, Properties, PropsFile};
 use crate::output::{datetime, go_duration, kv_get, pretty, s, strip_timestamp, truncate_mid};
 use crate::params::{self, merge, to_kv_array, to_object, KvArgs};
 use crate::{
-    http_exit_code, CliError, Env, TraceBuf, EXIT_NOT_ALLOWED, EXIT_TIMED_OUT, EXIT_USAGE,
+    http_exit_code, CliError, Env, TraceBuf, EXIT_GENERAL, EXIT_NOT_ALLOWED, EXIT_TIMED_OUT,
+    EXIT_USAGE,
 };
 
 type R<T = ()> = Result<T, CliError>;
@@ -1376,6 +1377,13 @@ fn activation_table(acts: &[Value]) -> String {
 }
 
 fn poll(ctx: &mut Ctx<'_>, c: &Client, name: Option<String>, exit: u64, since_secs: u64) -> R {
+    if ctx.env.catch_signals {
+        // Like wsk: Ctrl-C or SIGTERM ends the poll with "Poll terminated" and exit code 1.
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(sig, Arc::clone(&ctx.env.interrupt))
+                .map_err(|e| CliError::general(format!("cannot handle signals: {e}")))?;
+        }
+    }
     ctx.p("Enter Ctrl-c to exit.\n");
     let mut since: u64 = if since_secs == 0 {
         match c.activation_list(&ActivationListOptions {
@@ -1397,10 +1405,13 @@ fn poll(ctx: &mut Ctx<'_>, c: &Client, name: Option<String>, exit: u64, since_se
     ctx.p("Polling for activation logs\n");
     let started = Instant::now();
     let mut reported = std::collections::HashSet::new();
+    let interrupted = |ctx: &mut Ctx<'_>| -> R {
+        ctx.p("Poll terminated\n");
+        Err(CliError::silent(EXIT_GENERAL))
+    };
     loop {
         if ctx.env.interrupt.load(Ordering::SeqCst) {
-            ctx.p("Poll terminated\n");
-            return Ok(());
+            return interrupted(ctx);
         }
         if exit > 0 && started.elapsed() > Duration::from_secs(exit) {
             return Ok(());
@@ -1427,7 +1438,14 @@ fn poll(ctx: &mut Ctx<'_>, c: &Client, name: Option<String>, exit: u64, since_se
                 }
             }
         }
-        std::thread::sleep(ctx.env.poll_interval);
+        // Sleep in short slices so an interrupt ends the poll at once.
+        let wake = Instant::now() + ctx.env.poll_interval;
+        while Instant::now() < wake {
+            if ctx.env.interrupt.load(Ordering::SeqCst) {
+                return interrupted(ctx);
+            }
+            std::thread::sleep(Duration::from_millis(50).min(ctx.env.poll_interval));
+        }
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Env {
     pub poll_interval: Duration,
     /// Set to stop `activation poll` (besides `--exit`).
     pub interrupt: Arc<AtomicBool>,
+    /// `activation poll` sets `interrupt` on SIGINT and SIGTERM (the real process only).
+    pub catch_signals: bool,
 }
 
 impl Default for Env {
@@ -31,6 +33,7 @@ impl Default for Env {
             cwd: None,
             poll_interval: Duration::from_secs(2),
             interrupt: Arc::new(AtomicBool::new(false)),
+            catch_signals: false,
         }
     }
 }
@@ -45,6 +48,7 @@ impl Env {
         Env {
             vars,
             home,
+            catch_signals: true,
             ..Env::default()
         }
     }
