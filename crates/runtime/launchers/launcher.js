@@ -18,6 +18,8 @@ const readline = require('readline');
 const { pathToFileURL } = require('url');
 
 const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
+// Warm up only if no request came this long after the ready line.
+const WARM_UP_AFTER_MS = 10;
 let handler = null;
 let runKeys = [];
 
@@ -73,9 +75,15 @@ function loadFile(filename, entry) {
   const probe = /^[A-Za-z_$][\w$]*$/.test(entry)
     ? `\n;try { module.__whirl_entry__ = (typeof ${entry} === 'function') ? ${entry} : undefined } catch (e) {}\n`
     : '';
-  // Report syntax errors against the user's own code, before the entry probe is appended.
-  vm.compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
-  m._compile(code + probe, filename);
+  try {
+    m._compile(code + probe, filename);
+  } catch (e) {
+    // Report syntax errors against the user's own code, without the entry probe.
+    if (e instanceof SyntaxError) {
+      vm.compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+    }
+    throw e;
+  }
   const fromExports = m.exports === null || m.exports === undefined ? undefined : lookup(m.exports, entry);
   if (typeof fromExports === 'function') return fromExports;
   if (typeof m.__whirl_entry__ === 'function') return m.__whirl_entry__;
@@ -173,10 +181,46 @@ async function run(msg) {
   reply(text);
 }
 
+// The first init of a fresh node process is slow (about 2 ms here) because V8 compiles the
+// launcher's own code, node's readline and module paths lazily, and stdio streams are built on
+// first use. An idle launcher (a stem cell) pays that ahead, on a throw-away file. It costs more
+// than it saves when the init is already on its way (a cold start), hence WARM_UP_AFTER_MS.
+async function warmUpLines() {
+  const p = new (require('stream').PassThrough)();
+  const rl = readline.createInterface({ input: p, crlfDelay: Infinity, terminal: false });
+  p.end('{"init":{"name":"w","dir":"/","file":null,"env":{}}}\n');
+  for await (const line of rl) JSON.parse(line);
+}
+
+function warmUp() {
+  warmUpLines().catch(() => {});
+  let dir = null;
+  try {
+    dir = fs.mkdtempSync(path.join(require('os').tmpdir(), '.whirl-warm-up-'));
+    const src = path.join(dir, 'src.js');
+    const file = path.join(dir, 'index.js');
+    fs.writeFileSync(src, 'function main(a) { return { a } }');
+    fs.copyFileSync(src, file);
+    const fn = loadFile(file, 'main');
+    JSON.stringify(fn(JSON.parse('{"x":[1,"y",null]}')));
+    process.stdout.write('');
+    process.stderr.write('');
+  } catch (e) {
+    // Only an optimisation: real requests do not depend on it.
+  }
+  try {
+    if (dir !== null) fs.rmSync(dir, { recursive: true, force: true });
+  } catch (e) {
+    // As above.
+  }
+}
+
 async function mainLoop() {
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
   reply('{"ok":true}');
+  const warmUpTimer = setTimeout(warmUp, WARM_UP_AFTER_MS);
   for await (const line of rl) {
+    clearTimeout(warmUpTimer);
     if (line.trim() === '') continue;
     let msg;
     try {
