@@ -402,6 +402,15 @@ impl Cgroup {
         &self.dirs
     }
 
+    /// cgroup v1: the `tasks` file of every hierarchy, for the sandbox helper to move itself in
+    /// (see `InitMsg::join_tasks`). `None` on v2, where that move is not possible.
+    pub(crate) fn tasks_files(&self) -> Option<Vec<PathBuf>> {
+        match self.version {
+            CgroupVersion::V1 => Some(self.dirs.iter().map(|d| d.join("tasks")).collect()),
+            CgroupVersion::V2 => None,
+        }
+    }
+
     /// Moves `pid` into the cgroup in every hierarchy.
     pub(crate) fn add(&self, pid: i32) -> Result<()> {
         let p = pid.to_string();

@@ -69,6 +69,13 @@ pub(crate) struct InitMsg {
     pub userns: bool,
     /// Number of extra descriptors (at 3..) the payload inherits.
     pub extra_fds: usize,
+    /// cgroup v1 `tasks` files the helper writes `0` to, moving itself into its cgroup. Empty:
+    /// the parent has already moved it. A process moving its own single thread through `tasks`
+    /// does not take the kernel's cgroup thread-group lock, whose write side (taken when another
+    /// process writes a pid to `cgroup.procs`) waits for an RCU grace period: measured here,
+    /// 10 ms at the median against 0.3 ms.
+    #[serde(default)]
+    pub join_tasks: Vec<PathBuf>,
 }
 
 /// If this process was started as the sandbox init helper (first argument [`INIT_ARG`]), runs it
@@ -134,7 +141,11 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
     let c = &msg.cfg;
     sys::umask(0o022);
 
-    // The parent has placed us in our cgroup: make it the root of our cgroup view.
+    // Join our cgroup (still single-threaded: the whole process moves), unless the parent has
+    // placed us there; then make it the root of our cgroup view.
+    for tasks in &msg.join_tasks {
+        fs::write(tasks, "0").step(|| format!("joining the cgroup ({})", tasks.display()))?;
+    }
     sys::unshare(libc::CLONE_NEWCGROUP).step(|| "unshare(CLONE_NEWCGROUP)".into())?;
 
     build_root(c)?;

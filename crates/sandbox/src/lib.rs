@@ -442,13 +442,23 @@ impl Sandbox {
             setup_time: Duration::ZERO,
         };
         // On any error below, dropping `sb` kills the helper and removes the cgroup.
-        if let Some(cg) = lock(&sb.cgroup).as_ref() {
-            cg.add(pid)?;
+        // As root on cgroup v1 the helper joins its cgroup itself (see `InitMsg::join_tasks`);
+        // otherwise we move it in here.
+        let join_tasks = lock(&sb.cgroup)
+            .as_ref()
+            .and_then(cgroup::Cgroup::tasks_files)
+            .filter(|_| !userns)
+            .unwrap_or_default();
+        if join_tasks.is_empty() {
+            if let Some(cg) = lock(&sb.cgroup).as_ref() {
+                cg.add(pid)?;
+            }
         }
         let msg = init::InitMsg {
             cfg: cfg.clone(),
             userns,
             extra_fds: n_extra,
+            join_tasks,
         };
         let json = serde_json::to_vec(&msg)
             .map_err(|e| Error::InvalidConfig(format!("cannot serialise the config: {e}")))?;
