@@ -507,3 +507,38 @@ fn verbose_namespace_and_list() {
         o.stdout
     );
 }
+
+#[test]
+fn client_certificate_flags_follow_wsk() {
+    let s = Server::start();
+    let w = s.wsk();
+    // One file without the other is an error (exit 1) unless certificate checking is off.
+    let o = w.fails(&["list", "--cert", "client.pem"], 1);
+    assert_eq!(
+        o.stderr,
+        "error: The Key file is not configured. Please configure the missing Key file.\n"
+    );
+    let o = w.fails(&["list", "--key", "client.key"], 1);
+    assert_eq!(
+        o.stderr,
+        "error: The Cert file is not configured. Please configure the missing Cert file.\n"
+    );
+    w.ok(&["list", "-i", "--cert", "client.pem"]);
+    // Both files: they are loaded before any request.
+    let o = w.fails(&["list", "--cert", "nope.pem", "--key", "nope.key"], 1);
+    assert!(
+        o.stderr.starts_with(
+            "error: Unable to load the X509 key pair due to the following reason: nope.pem: "
+        ),
+        "{}",
+        o.stderr
+    );
+    // The same from ~/.wskprops.
+    w.ok(&["property", "set", "--cert", "nope.pem", "--key", "nope.key"]);
+    let o = w.fails(&["list"], 1);
+    assert!(
+        o.stderr.contains("Unable to load the X509 key pair"),
+        "{}",
+        o.stderr
+    );
+}

@@ -114,8 +114,33 @@ impl<'a> Ctx<'a> {
         } else {
             Client::parse_auth(&p.auth)
         };
-        let mut c = Client::new(&p.apihost, auth, &p.namespace, self.global.insecure)
+        let insecure = self.global.insecure;
+        let mut c = Client::new(&p.apihost, auth, &p.namespace, insecure)
             .map_err(|e| CliError::general(format!("The API host is not valid: {e}")))?;
+        // Like wsk: a client certificate needs both files; one without the other is an error
+        // unless certificate checking is off.
+        match (p.cert.is_empty(), p.key.is_empty()) {
+            (false, false) => {
+                c = c
+                    .with_client_cert(std::path::Path::new(&p.cert), std::path::Path::new(&p.key))
+                    .map_err(|e| {
+                        CliError::general(format!(
+                            "Unable to load the X509 key pair due to the following reason: {e}"
+                        ))
+                    })?;
+            }
+            (true, false) if !insecure => {
+                return Err(CliError::general(
+                    "The Cert file is not configured. Please configure the missing Cert file.",
+                ));
+            }
+            (false, true) if !insecure => {
+                return Err(CliError::general(
+                    "The Key file is not configured. Please configure the missing Key file.",
+                ));
+            }
+            _ => {}
+        }
         if self.global.verbose || self.global.debug {
             let buf = self.trace.clone();
             c = c.with_trace(Arc::new(move |t: &str| {

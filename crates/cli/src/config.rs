@@ -179,9 +179,9 @@ pub struct Properties {
     pub namespace: String,
     /// API version (`v1`).
     pub apiversion: String,
-    /// Client certificate path (accepted, not used).
+    /// Client certificate (PEM) presented for mutual TLS, with `key`; empty when unset.
     pub cert: String,
-    /// Client key path (accepted, not used).
+    /// Private key (PEM) of `cert`; empty when unset.
     pub key: String,
     /// The properties file path.
     pub props_path: Option<PathBuf>,

@@ -115,7 +115,9 @@ pub fn exit_code_of(e: &whirl_client::Error) -> i32 {
     match e {
         whirl_client::Error::Http { status, .. } => http_exit_code(*status),
         whirl_client::Error::Transport(_) => EXIT_NETWORK,
-        whirl_client::Error::InvalidHost(_) => EXIT_GENERAL,
+        whirl_client::Error::InvalidHost(_) | whirl_client::Error::ClientIdentity(_) => {
+            EXIT_GENERAL
+        }
     }
 }
 

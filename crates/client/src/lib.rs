@@ -18,6 +18,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -47,6 +48,9 @@ pub enum Error {
     /// The API host could not be turned into a base URL.
     #[error("{0}")]
     InvalidHost(String),
+    /// The client certificate or its key could not be loaded or does not fit.
+    #[error("{0}")]
+    ClientIdentity(String),
 }
 
 fn http_error_text(status: u16, error: Option<&str>, code: Option<&str>) -> String {
@@ -258,13 +262,6 @@ impl Client {
         insecure: bool,
     ) -> Result<Client> {
         let base = normalize_apihost(apihost)?;
-        let mut builder = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(30))
-            .timeout_read(Duration::from_secs(330))
-            .redirects(0);
-        if insecure {
-            builder = builder.tls_config(Arc::new(insecure_tls_config()));
-        }
         let namespace = if namespace.is_empty() {
             "_".to_string()
         } else {
@@ -275,11 +272,31 @@ impl Client {
             auth,
             namespace,
             insecure,
-            agent: builder.build(),
+            agent: agent(tls_config(insecure, None).transpose()?),
             user_agent: format!("OpenWhisk-CLI/1.0 (whirl {})", env!("CARGO_PKG_VERSION")),
             headers: Vec::new(),
             trace: None,
         })
+    }
+
+    /// Presents the certificate chain in `cert_pem` with the private key in `key_pem` (PEM
+    /// files) when the server asks for a client certificate (mutual TLS, `wsk --cert --key`).
+    pub fn with_client_cert(mut self, cert_pem: &Path, key_pem: &Path) -> Result<Client> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let bad = |what: &Path, e: &dyn fmt::Display| {
+            Error::ClientIdentity(format!("{}: {e}", what.display()))
+        };
+        let certs = CertificateDer::pem_file_iter(cert_pem)
+            .map_err(|e| bad(cert_pem, &e))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(cert_pem, &e))?;
+        if certs.is_empty() {
+            return Err(bad(cert_pem, &"no certificate in the file"));
+        }
+        let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| bad(key_pem, &e))?;
+        self.agent = agent(tls_config(self.insecure, Some((certs, key))).transpose()?);
+        Ok(self)
     }
 
     /// Parses an `uuid:key` string into the pair [`Client::new`] takes.
@@ -751,16 +768,53 @@ fn truncate(s: &str, max: usize) -> String {
 
 // ------------------------------------------------------------------------------------------ TLS
 
-fn insecure_tls_config() -> rustls::ClientConfig {
+/// A client certificate chain and its private key.
+type Identity = (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+/// The agent every request goes through; `tls` replaces ureq's default TLS set-up.
+fn agent(tls: Option<rustls::ClientConfig>) -> ureq::Agent {
+    let mut builder = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(30))
+        .timeout_read(Duration::from_secs(330))
+        .redirects(0);
+    if let Some(config) = tls {
+        builder = builder.tls_config(Arc::new(config));
+    }
+    builder.build()
+}
+
+/// `None` when ureq's default (verify against the webpki roots, no client certificate) fits;
+/// otherwise a config that skips server verification (`insecure`) and/or presents `identity`.
+fn tls_config(insecure: bool, identity: Option<Identity>) -> Option<Result<rustls::ClientConfig>> {
+    if !insecure && identity.is_none() {
+        return None;
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = Arc::new(NoVerify(provider.clone()));
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = match rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .unwrap_or_else(|_| rustls::ClientConfig::builder());
-    builder
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth()
+    {
+        Ok(b) => b,
+        Err(e) => return Some(Err(Error::ClientIdentity(e.to_string()))),
+    };
+    let builder = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+    } else {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        builder.with_root_certificates(roots)
+    };
+    Some(match identity {
+        None => Ok(builder.with_no_client_auth()),
+        Some((certs, key)) => builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| Error::ClientIdentity(e.to_string())),
+    })
 }
 
 /// Certificate verifier for `--insecure`: accepts any server certificate (signatures are still
