@@ -98,6 +98,7 @@ impl Direct {
                 kind: kind.into(),
                 memory_mb,
                 api_host: "http://127.0.0.1:1".into(),
+                prewarm: false,
             })
             .await
             .with_context(|| format!("creating a {kind} container"))?;

@@ -148,6 +148,14 @@ fn stem_cell_serves_the_first_invoke_of_its_kind_and_memory() {
     eventually("the stem cell is started", || s.containers().len() == 1);
     let stem = s.containers()[0].clone();
     assert!(stem.contains("nodejs"), "stem cell id {stem}");
+    // A stem cell waits at the lowest CPU share (it yields to running actions).
+    let share_of = |id: &str| {
+        s.cpu_shares()
+            .into_iter()
+            .find(|(c, _)| c == id)
+            .map(|(_, v)| v)
+    };
+    let lowest = share_of(&stem).expect("the stem cell's CPU share");
     // A 128 MB action does not take the 256 MB stem cell: a cold container of its own.
     api.action("small", &limits(node(COUNTER), json!({"memory": 128})));
     assert_eq!(count(&api, "small"), (1, true));
@@ -159,6 +167,12 @@ fn stem_cell_serves_the_first_invoke_of_its_kind_and_memory() {
         .find(|c| *c != &stem)
         .expect("small's container")
         .clone();
+    // A cold container gets the share for its memory right away (v1: 1024 per 256 MB).
+    let small_share = share_of(&small).expect("small's CPU share");
+    assert!(
+        lowest < small_share,
+        "stem cell {lowest}, small {small_share}"
+    );
     // A 256 MB node action runs in the stem cell: no new container appears.
     api.action("counter", &limits(node(COUNTER), json!({"memory": 256})));
     assert_eq!(
@@ -173,6 +187,15 @@ fn stem_cell_serves_the_first_invoke_of_its_kind_and_memory() {
         now.iter().all(|c| c == &stem || c == &small),
         "no container but the stem cell and small's: {now:?}"
     );
+    // Taken by an activation, the stem cell has the normal share for its 256 MB.
+    let taken = share_of(&stem).expect("the stem cell's CPU share");
+    assert!(
+        taken > small_share,
+        "small {small_share}, taken stem cell {taken}"
+    );
+    if std::path::Path::new("/sys/fs/cgroup/cpu/cpu.shares").exists() {
+        assert_eq!((lowest, small_share, taken), (2, 512, 1024));
+    }
     // Both actions still work (small's container may have been evicted for the stem cell).
     let (n, _) = count(&api, "small");
     assert!(n == 1 || n == 2, "{n}");

@@ -311,6 +311,32 @@ impl Server {
         out
     }
 
+    /// The CPU share of each container cgroup: `(container id, cpu.shares)` (cgroup v1; on v2
+    /// the `cpu.weight`).
+    pub fn cpu_shares(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for dir in owner_dirs_of(self.pid) {
+            let file = if dir.starts_with("/sys/fs/cgroup/cpu") {
+                "cpu.shares"
+            } else if dir.starts_with("/sys/fs/cgroup/unified")
+                || !dir.starts_with("/sys/fs/cgroup/memory")
+            {
+                "cpu.weight"
+            } else {
+                continue;
+            };
+            for leaf in subdirs(&dir) {
+                if let Some(v) = std::fs::read_to_string(leaf.join(file))
+                    .ok()
+                    .and_then(|v| v.trim().parse().ok())
+                {
+                    out.push((file_name(&leaf), v));
+                }
+            }
+        }
+        out
+    }
+
     /// `freezer.state` of each container cgroup: `(container id, state)`.
     pub fn freezer_states(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

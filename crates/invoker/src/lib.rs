@@ -221,6 +221,7 @@ async fn add_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
         kind: kind.clone(),
         memory_mb: memory,
         api_host: shared.config.api_host.clone(),
+        prewarm: true,
     };
     match shared.factory.create(spec).await {
         Ok(c) => {
@@ -448,9 +449,12 @@ async fn execute(
             }
             return run_warm(shared, msg, action, key, idle.container, memory, None).await;
         }
-        Acquired::Stem(c) => {
-            // Replace the used stem cell right away.
+        Acquired::Stem(mut c) => {
+            // Replace the used stem cell right away (it boots at the background CPU share).
             tokio::spawn(add_stem_cell(shared.clone(), kind.to_string(), memory));
+            if let Err(e) = c.prioritize().await {
+                tracing::warn!(error = %e, "cannot give the stem cell its normal CPU share");
+            }
             c
         }
         Acquired::Cold => {
@@ -459,6 +463,7 @@ async fn execute(
                 kind: kind.to_string(),
                 memory_mb: memory,
                 api_host: shared.config.api_host.clone(),
+                prewarm: false,
             };
             match shared.factory.create(spec).await {
                 Ok(c) => c,

@@ -348,6 +348,9 @@ mod tests {
         async fn resume(&mut self) -> whirl_runtime::Result<()> {
             Ok(())
         }
+        async fn prioritize(&mut self) -> whirl_runtime::Result<()> {
+            Ok(())
+        }
         async fn destroy(self: Box<Self>) -> whirl_runtime::Result<()> {
             Ok(())
         }

@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
                 kind: kind.into(),
                 memory_mb: 256,
                 api_host: "http://127.0.0.1:3233".into(),
+                prewarm: false,
             })
             .await?;
         let created = t0.elapsed();

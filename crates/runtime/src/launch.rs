@@ -20,6 +20,8 @@ pub(crate) struct LaunchSpec {
     pub env: Vec<(String, String)>,
     pub cwd: PathBuf,
     pub memory_bytes: u64,
+    /// CPU share to start with; `None`: the one for `memory_bytes`.
+    pub cpu_shares: Option<u64>,
     /// Host paths visible read-only at the same path.
     pub ro_paths: Vec<PathBuf>,
     /// (host, inside) read-only binds.
@@ -49,6 +51,8 @@ pub(crate) trait Spawner: Send + Sync + Debug {
 pub(crate) trait Proc: Send + Sync + Debug {
     fn freeze(&self) -> Result<()>;
     fn thaw(&self) -> Result<()>;
+    /// Changes the CPU share (no-op without a cgroup).
+    fn set_cpu_shares(&self, shares: u64) -> Result<()>;
     fn oom_killed(&self) -> bool;
     /// Kills the process and its descendants (idempotent, never blocks).
     fn kill(&self);
@@ -123,6 +127,10 @@ impl Proc for PlainProc {
         self.signal(Signal::SIGCONT)
     }
 
+    fn set_cpu_shares(&self, _shares: u64) -> Result<()> {
+        Ok(())
+    }
+
     fn oom_killed(&self) -> bool {
         false
     }
@@ -176,6 +184,9 @@ impl Spawner for SandboxSpawner {
         cfg.ro_paths = spec.ro_paths.clone();
         cfg.ro_binds = spec.ro_binds.clone();
         cfg.tmpfs_dirs = spec.tmpfs_dirs.clone();
+        if let Some(shares) = spec.cpu_shares {
+            cfg.cpu_shares = shares;
+        }
         cfg.network = spec.network;
         cfg.env = spec.env.clone();
         cfg.cwd = spec.cwd.clone();
@@ -210,6 +221,10 @@ impl Proc for SandboxProc {
 
     fn thaw(&self) -> Result<()> {
         self.sb.thaw().map_err(sandbox_err)
+    }
+
+    fn set_cpu_shares(&self, shares: u64) -> Result<()> {
+        self.sb.set_cpu_shares(shares).map_err(sandbox_err)
     }
 
     fn oom_killed(&self) -> bool {

@@ -86,6 +86,9 @@ pub struct ContainerSpec {
     pub memory_mb: u32,
     /// `__OW_API_HOST` given to the action (container-level environment).
     pub api_host: String,
+    /// A stem cell: it boots at the lowest CPU share, so that it yields to running actions,
+    /// until [`Container::prioritize`] gives it the normal share when an activation takes it.
+    pub prewarm: bool,
 }
 
 /// `/init` payload.
@@ -181,6 +184,9 @@ pub trait Container: Send + Sync {
         -> RunOutcome;
     async fn pause(&mut self) -> Result<()>;
     async fn resume(&mut self) -> Result<()>;
+    /// Gives a container created with [`ContainerSpec::prewarm`] the normal CPU share for its
+    /// memory (no-op otherwise, and without isolation).
+    async fn prioritize(&mut self) -> Result<()>;
     async fn destroy(self: Box<Self>) -> Result<()>;
 }
 

@@ -108,6 +108,10 @@ const SANDBOX_ACTION_DIR: &str = "/action";
 /// The host writes the code there at init, after the sandbox started (stem cells).
 const SANDBOX_CODE_SRC: &str = "/.whirl-code";
 
+/// CPU share of a booting stem cell: the lowest, so that it takes only CPU time running actions
+/// leave (a share only matters when the CPUs are contended).
+const BACKGROUND_CPU_SHARES: u64 = 2;
+
 /// Size cap of the sandbox's `/action`: half the memory limit. Its pages count against the memory
 /// limit, so the cap turns a runaway writer into `ENOSPC` before it becomes an OOM kill, and no
 /// action can fill the host's disk through its code directory.
@@ -224,6 +228,7 @@ impl ProcessFactory {
             env,
             cwd: guest,
             memory_bytes,
+            cpu_shares: spec.prewarm.then_some(BACKGROUND_CPU_SHARES),
             ro_paths,
             ro_binds,
             tmpfs_dirs,
@@ -295,6 +300,8 @@ impl ContainerFactory for ProcessFactory {
             kind,
             guest_dir: self.guest_action_dir(&dir),
             code_src: self.guest_code_src(),
+            background: launch.cpu_shares.is_some(),
+            cpu_shares: whirl_sandbox::SandboxConfig::cpu_shares_for(launch.memory_bytes),
             dir,
             proc: Some(proc),
             stdin: pipe::Sender::from_owned_fd(stdin_w)?,
@@ -351,6 +358,10 @@ struct ProcessContainer {
     guest_dir: PathBuf,
     /// Where the launcher copies the code from into `guest_dir` at init, if it does.
     code_src: Option<PathBuf>,
+    /// Runs at the background CPU share (a stem cell not yet taken).
+    background: bool,
+    /// The normal CPU share for its memory.
+    cpu_shares: u64,
     proc: Option<Box<dyn Proc>>,
     stdin: pipe::Sender,
     results: BufReader<pipe::Receiver>,
@@ -857,6 +868,14 @@ impl Container for ProcessContainer {
                 p.thaw()?;
             }
             self.paused = false;
+        }
+        Ok(())
+    }
+
+    async fn prioritize(&mut self) -> Result<()> {
+        if let (true, Some(p)) = (self.background, &self.proc) {
+            p.set_cpu_shares(self.cpu_shares)?;
+            self.background = false;
         }
         Ok(())
     }

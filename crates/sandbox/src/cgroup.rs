@@ -240,6 +240,8 @@ pub(crate) struct Cgroup {
     memory: PathBuf,
     freezer: PathBuf,
     procs: PathBuf,
+    /// `cpu.shares` (v1) or `cpu.weight` (v2), when the cpu controller is there.
+    cpu_file: Option<PathBuf>,
 }
 
 fn ensure_controllers(dir: &Path, want: &[&str]) -> Result<()> {
@@ -309,6 +311,7 @@ impl Cgroup {
                     memory: PathBuf::new(),
                     freezer: PathBuf::new(),
                     procs: PathBuf::new(),
+                    cpu_file: None,
                 };
                 for (i, mp) in [freezer, memory, pids, cpu].into_iter().enumerate() {
                     let base = mp.join(WHIRL_DIR).join(owner);
@@ -356,6 +359,7 @@ impl Cgroup {
                     memory: leaf.clone(),
                     freezer: leaf.clone(),
                     procs: leaf,
+                    cpu_file: None,
                 }
             }
         };
@@ -376,12 +380,11 @@ impl Cgroup {
                 write_if_exists(&self.memory.join("memory.memsw.limit_in_bytes"), &mem)?;
                 let _ = write_if_exists(&self.memory.join("memory.swappiness"), "0");
                 write(&self.procs.join("pids.max"), &l.pids_max.to_string())?;
-                if let Some(d) = self.dirs.iter().find(|d| d.starts_with(cpu)) {
-                    write(
-                        &d.join("cpu.shares"),
-                        &l.cpu_shares.clamp(2, 262_144).to_string(),
-                    )?;
-                }
+                self.cpu_file = self
+                    .dirs
+                    .iter()
+                    .find(|d| d.starts_with(cpu))
+                    .map(|d| d.join("cpu.shares"));
             }
             Layout::V2 { cpu, .. } => {
                 write(&self.memory.join("memory.max"), &mem)?;
@@ -389,12 +392,21 @@ impl Cgroup {
                 let _ = write_if_exists(&self.memory.join("memory.oom.group"), "1");
                 write(&self.procs.join("pids.max"), &l.pids_max.to_string())?;
                 if *cpu {
-                    let w = shares_to_weight(l.cpu_shares).to_string();
-                    write(&self.procs.join("cpu.weight"), &w)?;
+                    self.cpu_file = Some(self.procs.join("cpu.weight"));
                 }
             }
         }
-        Ok(())
+        self.set_cpu_shares(l.cpu_shares)
+    }
+
+    /// Sets the CPU share (v1 `cpu.shares`; on v2 mapped to `cpu.weight`). No-op without the
+    /// cpu controller.
+    pub(crate) fn set_cpu_shares(&self, shares: u64) -> Result<()> {
+        match (&self.cpu_file, self.version) {
+            (Some(f), CgroupVersion::V1) => write(f, &shares.clamp(2, 262_144).to_string()),
+            (Some(f), CgroupVersion::V2) => write(f, &shares_to_weight(shares).to_string()),
+            (None, _) => Ok(()),
+        }
     }
 
     /// Leaf directories (one per hierarchy).

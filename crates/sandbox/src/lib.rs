@@ -546,6 +546,12 @@ impl Sandbox {
         self.with_cgroup(cgroup::Cgroup::thaw)
     }
 
+    /// Changes the sandbox's CPU share (cgroup v1 `cpu.shares`, 2 to 262144; mapped to
+    /// `cpu.weight` on v2), e.g. to start at the lowest share and get the normal one later.
+    pub fn set_cpu_shares(&self, shares: u64) -> Result<()> {
+        self.with_cgroup(|c| c.set_cpu_shares(shares))
+    }
+
     /// Whether the sandbox is frozen (or freezing).
     pub fn is_frozen(&self) -> bool {
         self.with_cgroup(|c| Ok(c.is_frozen())).unwrap_or(false)

@@ -30,6 +30,7 @@ pub fn spec(id: &str, kind: &str) -> ContainerSpec {
         kind: kind.into(),
         memory_mb: 256,
         api_host: "http://127.0.0.1:3233".into(),
+        prewarm: false,
     }
 }
 
