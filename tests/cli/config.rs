@@ -60,6 +60,8 @@ fn property_set_get_unset() {
     assert_eq!(o.stdout, "whisk API version\tv1\n");
     let o = w.ok(&["property", "get", "--cert", "--key"]);
     assert_eq!(o.stdout, "client cert\t\tmy.cert\nClient key\t\tmy.key\n");
+    // Those files do not exist, and requests load them (client_certificate_flags_follow_wsk).
+    w.ok(&["property", "unset", "--cert", "--key"]);
     // The namespace and the build come from the server.
     let o = w.ok(&["property", "get", "--namespace"]);
     assert_eq!(o.stdout, "whisk namespace\t\tguest\n");
