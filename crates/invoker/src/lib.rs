@@ -71,6 +71,9 @@ struct Shared {
     actions: ActionCache,
     next_id: AtomicU64,
     instance: String,
+    /// When the last activation started executing (`now_millis`); stem-cell replacements wait
+    /// for a quiet moment.
+    last_start: std::sync::atomic::AtomicI64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -111,6 +114,7 @@ impl Invoker {
             completions,
             actions: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
+            last_start: std::sync::atomic::AtomicI64::new(0),
             instance: format!("{:x}", now_millis()),
         });
         let mut tasks = JoinSet::new();
@@ -209,6 +213,24 @@ fn container_id(shared: &Shared, kind: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     format!("wsk-{}-{n}-{kind}", shared.instance)
+}
+
+/// Replaces a used stem cell after a quiet moment: no activation started for `QUIET_MS` (at most
+/// `QUIET_MAX_WAIT_MS` later). A runtime booting next to an activation's init slows it down.
+async fn backfill_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
+    const QUIET_MS: i64 = 20;
+    const QUIET_MAX_WAIT_MS: i64 = 1000;
+    let began = now_millis();
+    loop {
+        let now = now_millis();
+        let quiet = now - shared.last_start.load(Ordering::Relaxed);
+        if quiet >= QUIET_MS || now - began >= QUIET_MAX_WAIT_MS {
+            break;
+        }
+        let wait = u64::try_from((QUIET_MS - quiet).max(1)).unwrap_or(1);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
+    add_stem_cell(shared, kind, memory).await;
 }
 
 /// Start one stem cell of `kind` if memory allows.
@@ -418,6 +440,7 @@ async fn execute(
         revision: msg.revision,
     };
     let stem: StemKey = (kind.to_string(), memory);
+    shared.last_start.store(now_millis(), Ordering::Relaxed);
     let (acquired, evicted) = shared.pool.acquire(&key, &stem).await;
     for c in evicted {
         let _ = c.destroy().await;
@@ -450,8 +473,8 @@ async fn execute(
             return run_warm(shared, msg, action, key, idle.container, memory, None).await;
         }
         Acquired::Stem(mut c) => {
-            // Replace the used stem cell right away (it boots at the background CPU share).
-            tokio::spawn(add_stem_cell(shared.clone(), kind.to_string(), memory));
+            // Replace the used stem cell once activations leave a quiet moment.
+            tokio::spawn(backfill_stem_cell(shared.clone(), kind.to_string(), memory));
             if let Err(e) = c.prioritize().await {
                 tracing::warn!(error = %e, "cannot give the stem cell its normal CPU share");
             }
