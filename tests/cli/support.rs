@@ -2,13 +2,15 @@
 //! and the real `whirl` binary run as a `wsk` client in a clean environment (its own temporary
 //! `HOME`, no inherited `WHISK_*`/`WSK_*` variables, nothing from the developer's `~/.wskprops`).
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+#[path = "../common/standalone.rs"]
+mod standalone;
 
 /// The well-known development key of `guest`.
 pub const GUEST_KEY: &str = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:\
@@ -41,47 +43,14 @@ impl Server {
             .prefix("whirl-cli-srv-")
             .tempdir()
             .expect("tempdir");
-        let log = std::fs::File::create(tmp.path().join("server.log")).expect("log file");
-        let mut child = Command::new(whirl_bin())
-            .args(["standalone", "--port", "0", "--data-dir"])
+        let mut cmd = Command::new(whirl_bin());
+        cmd.args(["standalone", "--port", "0", "--data-dir"])
             .arg(tmp.path().join("data"))
             .env_remove("WHIRL_HOST")
             .env_remove("WHIRL_PORT")
-            .env_remove("WHIRL_DATA_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start whirl standalone");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            // Keep draining stdout for the server's whole life.
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(host) = line.strip_prefix("API host: ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(host.trim().to_string());
-                    }
-                }
-            }
-        });
-        let Ok(api_host) = rx.recv_timeout(HANG_GUARD) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            let log = std::fs::read_to_string(tmp.path().join("server.log")).unwrap_or_default();
-            panic!("whirl standalone did not print its API host; stderr:\n{log}");
-        };
-        assert!(
-            api_host.starts_with("http://127.0.0.1:"),
-            "API host line: {api_host}"
-        );
-        let port = api_host
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
+            .env_remove("WHIRL_DATA_DIR");
+        let (child, api_host, port) =
+            standalone::start(cmd, &tmp.path().join("server.log"), HANG_GUARD);
         Server {
             child: Some(child),
             api_host,

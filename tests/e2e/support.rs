@@ -1,11 +1,10 @@
 //! The harness: starts the real `whirl standalone` binary on a free port with its own data dir,
 //! and talks to it over HTTP like a user would.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,6 +12,9 @@ use reqwest::blocking::Client;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::Value;
+
+#[path = "../common/standalone.rs"]
+mod standalone;
 
 /// The well-known development key of `guest` (spec §1.8).
 pub const GUEST_KEY: &str =
@@ -54,59 +56,21 @@ impl Server {
     }
 
     fn spawn(tmp: tempfile::TempDir, data_dir: PathBuf, starts: u32) -> Server {
-        let log = std::fs::File::create(tmp.path().join(format!("server-{starts}.log")))
-            .expect("log file");
-        let mut child = Command::new(whirl_bin())
-            .args([
-                "standalone",
-                "--port",
-                "0",
-                "--stem-cells",
-                "none",
-                "--data-dir",
-            ])
-            .arg(&data_dir)
-            .env_remove("WHIRL_HOST")
-            .env_remove("WHIRL_PORT")
-            .env_remove("WHIRL_DATA_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start whirl standalone");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            // Keep draining stdout for the server's whole life.
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(host) = line.strip_prefix("API host: ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(host.trim().to_string());
-                    }
-                }
-            }
-        });
-        let base = match rx.recv_timeout(HANG_GUARD) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log = std::fs::read_to_string(tmp.path().join(format!("server-{starts}.log")))
-                    .unwrap_or_default();
-                panic!("whirl standalone did not print its API host; stderr:\n{log}");
-            }
-        };
-        let port = base
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port in API host");
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "unexpected API host line: {base}"
-        );
+        let mut cmd = Command::new(whirl_bin());
+        cmd.args([
+            "standalone",
+            "--port",
+            "0",
+            "--stem-cells",
+            "none",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .env_remove("WHIRL_HOST")
+        .env_remove("WHIRL_PORT")
+        .env_remove("WHIRL_DATA_DIR");
+        let log = tmp.path().join(format!("server-{starts}.log"));
+        let (child, base, port) = standalone::start(cmd, &log, HANG_GUARD);
         Server {
             child: Some(child),
             base,

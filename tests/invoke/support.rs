@@ -2,10 +2,9 @@
 //! flags and environment) on a free port and its own data dir, drives it over HTTP, and looks at
 //! the sandboxes it creates (cgroups under `/sys/fs/cgroup/<controller>/whirl/<pid>-<start>/`).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,6 +12,9 @@ use reqwest::blocking::Client;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
+
+#[path = "../common/standalone.rs"]
+mod standalone;
 
 /// The well-known development key of `guest` (spec §1.8).
 pub const GUEST_KEY: &str =
@@ -96,7 +98,6 @@ pub struct Server {
 impl Server {
     fn spawn(builder: Builder, tmp: tempfile::TempDir, data_dir: PathBuf, starts: u32) -> Server {
         let log_path = tmp.path().join(format!("server-{starts}.log"));
-        let log = std::fs::File::create(&log_path).expect("log file");
         let mut cmd = Command::new(whirl_bin());
         cmd.args(["standalone", "--port", "0", "--data-dir"])
             .arg(&data_dir)
@@ -117,43 +118,7 @@ impl Server {
         for (k, v) in &builder.env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start whirl standalone");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(host) = line.strip_prefix("API host: ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(host.trim().to_string());
-                    }
-                }
-            }
-        });
-        let base = match rx.recv_timeout(HANG_GUARD) {
-            Ok(b) => b,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-                panic!("whirl standalone did not print its API host; stderr:\n{log}");
-            }
-        };
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "unexpected API host line: {base}"
-        );
-        let port = base
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port in API host");
+        let (child, base, port) = standalone::start(cmd, &log_path, HANG_GUARD);
         let pid = child.id();
         Server {
             child: Some(child),
