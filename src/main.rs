@@ -199,16 +199,23 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
         let stores = open_stores(&data_dir)?;
         auth::ensure_namespace(stores.auth.as_ref(), "guest", GUEST_KEY).await?;
         auth::ensure_namespace(stores.auth.as_ref(), "whisk.system", SYSTEM_KEY).await?;
-        match whirl_invoker::finish_interrupted(&stores).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(
-                count = n,
-                "recorded activations interrupted by the last stop"
-            ),
-            Err(e) => {
-                return Err(anyhow::anyhow!(
-                    "cannot recover interrupted activations: {e}"
-                ))
+        let invoker_id = whirl_bus::InvokerId(0);
+        let controller_id = whirl_bus::ControllerId(0);
+        // This process is the one invoker and the one controller: it finishes both owners'
+        // interrupted activations.
+        for owner in [invoker_id.to_string(), controller_id.to_string()] {
+            match whirl_invoker::finish_interrupted(&stores, &owner).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    count = n,
+                    %owner,
+                    "recorded activations interrupted by the last stop"
+                ),
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot recover interrupted activations: {e}"
+                    ))
+                }
             }
         }
         let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
@@ -238,26 +245,32 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
             isolation,
         ))
         .context("cannot prepare the runtime directory")?;
-        let bus = whirl_bus::in_process();
+        let bus = std::sync::Arc::new(whirl_bus::InProcessBus::new());
+        let config = ControllerConfig {
+            controller_id,
+            api_host: api_host.clone(),
+            runtimes: runtimes_of(&manifest),
+            ..ControllerConfig::default()
+        };
+        let balancer = std::sync::Arc::new(whirl_controller::balancer::SingleInvoker::new(
+            invoker_id,
+            args.user_memory_mb,
+        ));
+        let state = AppState::start(stores.clone(), config, bus.clone(), balancer).await?;
         let invoker = whirl_invoker::Invoker::start(
             whirl_invoker::InvokerConfig {
+                id: invoker_id,
                 user_memory_mb: args.user_memory_mb,
                 pause_grace: std::time::Duration::from_secs(args.pause_grace_secs),
                 idle_timeout: std::time::Duration::from_secs(args.idle_timeout_secs),
                 stem_cells,
                 api_host: api_host.clone(),
             },
-            stores.clone(),
+            stores,
             std::sync::Arc::new(factory),
-            bus.activation_feed,
-            bus.completions,
-        );
-        let config = ControllerConfig {
-            api_host: api_host.clone(),
-            runtimes: runtimes_of(&manifest),
-            ..ControllerConfig::default()
-        };
-        let state = AppState::start(stores, config, bus.activations, bus.completion_feed);
+            bus.as_ref(),
+        )
+        .await?;
         let app = whirl_controller::app(state);
         println!("Whirl standalone is running.");
         println!("API host: {api_host}");
@@ -271,6 +284,7 @@ fn standalone(args: StandaloneArgs) -> Result<()> {
             .with_graceful_shutdown(shutdown_signal())
             .await;
         invoker.shutdown().await;
+        bus.close();
         served.context("server failed")?;
         println!("Whirl standalone stopped.");
         Ok(())

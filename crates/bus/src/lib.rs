@@ -1,14 +1,32 @@
-//! The messages the controller and the invoker exchange, and the in-process bus that carries them
-//! in standalone mode.
+//! The bus between controllers and invokers: the messages they exchange, the traits every bus
+//! backend implements, the in-process backend of standalone mode, and the behaviour suite every
+//! backend must pass ([`behaviour`]).
 //!
-//! The controller and the invoker never call each other: the controller publishes an
-//! [`ActivationMessage`]; an invoker runs it, stores the record and publishes a
-//! [`CompletionMessage`]. Every message is plain serialisable data (no shared structures), so a
-//! networked bus (NATS JetStream in a cluster) can carry the same messages unchanged.
+//! Controllers and invokers never call each other. A controller publishes an
+//! [`ActivationMessage`] to one named invoker (chosen by its load balancer); the invoker runs it,
+//! stores the record and publishes a [`CompletionMessage`] back to the controller that issued
+//! it, then acknowledges the delivery. Invokers announce themselves and stay alive with
+//! [`InvokerPing`]s that every controller hears; controllers tell each other which cached
+//! entities changed with [`CacheInvalidation`]s. Every message is plain serialisable data, so a
+//! networked backend (NATS JetStream in a cluster: one durable stream per invoker, as OpenWhisk
+//! has a Kafka topic per invoker) carries the same messages unchanged.
+//!
+//! Backends are used through [`Bus`], which hands out [`Publisher`]s and [`Feed`]s; no signature
+//! here names a channel type, so a crate using the bus does not know which backend it talks to.
 
+use std::fmt::Debug;
+
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use tokio::sync::mpsc;
+pub use whirl_core::ids::{ControllerId, InvokerId};
+use whirl_core::json::SharedJson;
+
+pub mod behaviour;
+pub mod in_process;
+
+pub use in_process::InProcessBus;
 
 /// The identity an activation runs as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,10 +39,14 @@ pub struct Invoker {
 
 /// "Run this action": everything the invoker needs except the code, which it loads from the
 /// store by `action_id` and `revision` (and caches).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActivationMessage {
     pub transaction_id: String,
     pub activation_id: String,
+    /// The controller that issued the activation: where the completion goes.
+    pub controller: ControllerId,
+    /// The invoker chosen to run it (the bus delivers to this one only).
+    pub invoker: InvokerId,
     /// Store id of the action: `ns/name` or `ns/pkg/name`.
     pub action_id: String,
     pub revision: u64,
@@ -32,9 +54,11 @@ pub struct ActivationMessage {
     /// `ns/pkg` binding the action was invoked through, if any.
     pub binding: Option<String>,
     pub user: Invoker,
+    /// A waiter needs the result in the completion.
     pub blocking: bool,
-    /// The run arguments (merged parameters and payload), already final.
-    pub content: Value,
+    /// The run arguments (merged parameters and payload), already final, as raw JSON: the
+    /// invoker passes them to the action without parsing them.
+    pub content: Box<RawValue>,
     /// Parameters flagged `init`, passed to init as environment.
     pub init_args: Map<String, Value>,
     pub provide_api_key: bool,
@@ -46,106 +70,124 @@ pub struct ActivationMessage {
     pub store: bool,
 }
 
-/// "This activation is done": the stored record (DB form), for blocking waiters, and the slot to
-/// release.
+/// "This activation is done": sent by the invoker that ran it to the controller that issued it,
+/// after the record is stored. The controller releases the activation's slot and, for a
+/// blocking caller, answers with `record`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CompletionMessage {
     pub activation_id: String,
     pub transaction_id: String,
+    /// Where the completion goes.
+    pub controller: ControllerId,
+    /// Who ran the activation.
+    pub invoker: InvokerId,
     /// Namespace of the invoking identity (whose concurrency slot is released).
     pub namespace: String,
-    /// The activation record as stored (`response.statusCode` form).
-    pub record: Value,
+    /// The activation record as stored (`response.statusCode` form), only when a blocking
+    /// waiter needs it; the record itself is the invoker's to store.
+    pub record: Option<SharedJson>,
+}
+
+/// "I am here": an invoker's registration (its first ping) and heartbeat. A controller marks an
+/// invoker offline after a silence (see the controller's load balancer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvokerPing {
+    pub invoker: InvokerId,
+    /// Memory for action containers, in MB: the slots a load balancer may account.
+    pub user_memory_mb: u64,
+}
+
+/// "These cached entities changed": published by the controller that wrote them, heard by every
+/// controller (its own writes included; a receiver may skip its own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheInvalidation {
+    pub from: ControllerId,
+    /// Store ids (`ns/name`, `ns/pkg/name`) of the changed entities.
+    pub ids: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BusError {
     #[error("the bus is closed")]
     Closed,
+    #[error("no invoker {0} is registered on the bus")]
+    NoSuchInvoker(InvokerId),
+    #[error("{0} already has a subscription")]
+    AlreadySubscribed(String),
+    #[error("bus backend: {0}")]
+    Backend(String),
 }
 
-/// The controller's end: publishes activations.
-#[derive(Debug, Clone)]
-pub struct ActivationPublisher {
-    tx: mpsc::UnboundedSender<ActivationMessage>,
+pub type Result<T, E = BusError> = std::result::Result<T, E>;
+
+/// Sends messages of one kind. Where a message goes is in the message itself (its `invoker` or
+/// `controller`), or everywhere for broadcasts (pings, invalidations).
+#[async_trait]
+pub trait Publisher<T: Send + 'static>: Send + Sync + Debug {
+    /// Returns once the bus holds the message (for activations: durably, on a durable backend).
+    async fn publish(&self, msg: T) -> Result<()>;
 }
 
-impl ActivationPublisher {
-    pub fn publish(&self, msg: ActivationMessage) -> Result<(), BusError> {
-        self.tx.send(msg).map_err(|_| BusError::Closed)
-    }
+/// Receives messages of one kind, in the order they were published by one publisher.
+#[async_trait]
+pub trait Feed<T: Send + 'static>: Send + Debug {
+    /// The next message, or `None` once the bus is closed.
+    async fn next(&mut self) -> Option<T>;
 }
 
-/// The invoker's end: publishes completions.
-#[derive(Debug, Clone)]
-pub struct CompletionPublisher {
-    tx: mpsc::UnboundedSender<CompletionMessage>,
+/// Acknowledges one delivered activation.
+#[async_trait]
+pub trait Acknowledge: Send + Debug {
+    async fn ack(self: Box<Self>);
 }
 
-impl CompletionPublisher {
-    pub fn publish(&self, msg: CompletionMessage) -> Result<(), BusError> {
-        self.tx.send(msg).map_err(|_| BusError::Closed)
-    }
-}
-
-/// Subscriptions of an in-process bus.
+/// An activation delivered to an invoker. The invoker acknowledges it only after the
+/// activation's record is stored: a durable backend redelivers what was never acknowledged.
 #[derive(Debug)]
-pub struct InProcessBus {
-    pub activations: ActivationPublisher,
-    pub activation_feed: mpsc::UnboundedReceiver<ActivationMessage>,
-    pub completions: CompletionPublisher,
-    pub completion_feed: mpsc::UnboundedReceiver<CompletionMessage>,
+pub struct Delivery {
+    pub message: ActivationMessage,
+    pub ack: Ack,
 }
 
-/// A bus for one controller and one invoker in the same process. Unbounded: back-pressure is the
-/// controller's throttles and the invoker's memory-based queue, as with Kafka in OpenWhisk.
-pub fn in_process() -> InProcessBus {
-    let (atx, arx) = mpsc::unbounded_channel();
-    let (ctx, crx) = mpsc::unbounded_channel();
-    InProcessBus {
-        activations: ActivationPublisher { tx: atx },
-        activation_feed: arx,
-        completions: CompletionPublisher { tx: ctx },
-        completion_feed: crx,
+/// The acknowledgement of a [`Delivery`] (nothing to do on a backend without redelivery).
+#[derive(Debug)]
+pub struct Ack(Option<Box<dyn Acknowledge>>);
+
+impl Ack {
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    pub fn new(handle: Box<dyn Acknowledge>) -> Self {
+        Self(Some(handle))
+    }
+
+    pub async fn ack(self) {
+        if let Some(h) = self.0 {
+            h.ack().await;
+        }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A bus backend. Both roles get their ends from it: a controller publishes activations and
+/// invalidations and subscribes to its completions, pings and invalidations; an invoker
+/// subscribes to its activations and publishes completions and pings.
+#[async_trait]
+pub trait Bus: Send + Sync + Debug {
+    /// Activations for `invoker` (one subscription per invoker).
+    async fn activations(&self, invoker: InvokerId) -> Result<Box<dyn Feed<Delivery>>>;
+    /// Completions for `controller` (one subscription per controller).
+    async fn completions(
+        &self,
+        controller: ControllerId,
+    ) -> Result<Box<dyn Feed<CompletionMessage>>>;
+    /// Every invoker's pings.
+    async fn pings(&self) -> Result<Box<dyn Feed<InvokerPing>>>;
+    /// Every controller's cache invalidations.
+    async fn invalidations(&self) -> Result<Box<dyn Feed<CacheInvalidation>>>;
 
-    #[tokio::test]
-    async fn roundtrip() {
-        let mut bus = in_process();
-        let msg = ActivationMessage {
-            transaction_id: "t".into(),
-            activation_id: "a".into(),
-            action_id: "guest/x".into(),
-            revision: 1,
-            version: "0.0.1".into(),
-            binding: None,
-            user: Invoker {
-                subject: "s".into(),
-                namespace: "guest".into(),
-                api_key: "k".into(),
-            },
-            blocking: true,
-            content: serde_json::json!({"x": 1}),
-            init_args: Map::new(),
-            provide_api_key: false,
-            cause: None,
-            accepted_at: 0,
-            store: true,
-        };
-        // Messages survive serialisation unchanged (a networked bus carries the same bytes).
-        let wire = serde_json::to_string(&msg).unwrap();
-        assert_eq!(
-            serde_json::from_str::<ActivationMessage>(&wire).unwrap(),
-            msg
-        );
-        bus.activations.publish(msg.clone()).unwrap();
-        assert_eq!(bus.activation_feed.recv().await.unwrap(), msg);
-        drop(bus.activation_feed);
-        assert_eq!(bus.activations.publish(msg), Err(BusError::Closed));
-    }
+    fn activation_publisher(&self) -> std::sync::Arc<dyn Publisher<ActivationMessage>>;
+    fn completion_publisher(&self) -> std::sync::Arc<dyn Publisher<CompletionMessage>>;
+    fn ping_publisher(&self) -> std::sync::Arc<dyn Publisher<InvokerPing>>;
+    fn invalidation_publisher(&self) -> std::sync::Arc<dyn Publisher<CacheInvalidation>>;
 }

@@ -8,16 +8,20 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use whirl_bus::{ActivationPublisher, CompletionMessage};
+use whirl_bus::{Bus, BusError, ControllerId};
 use whirl_core::limits::{ActionLimitRanges, NamespaceDefaults};
 use whirl_core::runtimes::Runtimes;
 use whirl_store::Stores;
 
 pub mod activation;
 pub mod auth;
+pub mod balancer;
+pub mod compositions;
 pub mod entities;
+pub mod entity_cache;
 pub mod error;
 pub mod extract;
+pub mod invocation;
 pub mod openapi;
 pub mod routes;
 pub mod throttle;
@@ -25,6 +29,8 @@ pub mod throttle;
 /// Controller configuration (defaults equal OpenWhisk's where OpenWhisk has one).
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
+    /// This controller's id: completions of the activations it issues come back to it.
+    pub controller_id: ControllerId,
     /// The externally visible API host (`http://127.0.0.1:3233`), given to actions as `__OW_API_HOST`.
     pub api_host: String,
     pub action_limits: ActionLimitRanges,
@@ -37,6 +43,7 @@ pub struct ControllerConfig {
 impl Default for ControllerConfig {
     fn default() -> Self {
         Self {
+            controller_id: ControllerId(0),
             api_host: "http://127.0.0.1:3233".into(),
             action_limits: ActionLimitRanges::default(),
             namespace_defaults: NamespaceDefaults::default(),
@@ -51,7 +58,7 @@ pub(crate) struct Inner {
     pub(crate) stores: Stores,
     pub(crate) config: ControllerConfig,
     pub(crate) identities: auth::IdentityCache,
-    pub(crate) activations: activation::Activations,
+    pub(crate) activations: invocation::Activations,
 }
 
 /// Shared state of all handlers.
@@ -61,34 +68,33 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State publishing activations on `publisher`. Completions must be fed back with
-    /// [`activation::completion_loop`] (see [`AppState::start`]).
-    pub fn new(stores: Stores, config: ControllerConfig, publisher: ActivationPublisher) -> Self {
-        // This controller is the only entity writer of its store: reads can be cached.
-        let stores = Stores {
-            entities: Arc::new(whirl_store::cache::CachedEntityStore::new(stores.entities)),
-            ..stores
-        };
-        Self {
+    /// A controller on `bus`: it publishes activations to the invokers `balancer` picks, and
+    /// consumes its completions, the invokers' pings and the cache invalidations in tasks.
+    pub async fn start(
+        stores: Stores,
+        config: ControllerConfig,
+        bus: Arc<dyn Bus>,
+        balancer: Arc<dyn balancer::LoadBalancer>,
+    ) -> Result<Self, BusError> {
+        let id = config.controller_id;
+        let completions = bus.completions(id).await?;
+        let pings = bus.pings().await?;
+        let invalidations = bus.invalidations().await?;
+        let (entities, cache) =
+            entity_cache::coherent(stores.entities, id, bus.invalidation_publisher());
+        let stores = Stores { entities, ..stores };
+        let state = Self {
             inner: Arc::new(Inner {
                 stores,
                 config,
                 identities: auth::IdentityCache::default(),
-                activations: activation::Activations::new(publisher),
+                activations: invocation::Activations::new(id, bus.activation_publisher(), balancer),
             }),
-        }
-    }
-
-    /// State wired to a bus: publishes on `publisher`, consumes `completions` in a task.
-    pub fn start(
-        stores: Stores,
-        config: ControllerConfig,
-        publisher: ActivationPublisher,
-        completions: tokio::sync::mpsc::UnboundedReceiver<CompletionMessage>,
-    ) -> Self {
-        let state = Self::new(stores, config, publisher);
-        tokio::spawn(activation::completion_loop(state.clone(), completions));
-        state
+        };
+        tokio::spawn(invocation::completion_loop(state.clone(), completions));
+        tokio::spawn(invocation::ping_loop(state.clone(), pings));
+        tokio::spawn(entity_cache::invalidation_loop(cache, id, invalidations));
+        Ok(state)
     }
 
     pub fn config(&self) -> &ControllerConfig {

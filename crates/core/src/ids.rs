@@ -3,7 +3,32 @@
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
+use serde::{Deserialize, Serialize};
+
 use crate::messages;
+
+/// A controller instance (`controller0`, `controller1`, ...): where completions go back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ControllerId(pub u32);
+
+impl std::fmt::Display for ControllerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "controller{}", self.0)
+    }
+}
+
+/// An invoker instance (`invoker0`, ...): the owner of the activations sent to it, of their
+/// pending markers and of the containers it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct InvokerId(pub u32);
+
+impl std::fmt::Display for InvokerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invoker{}", self.0)
+    }
+}
 
 /// A new activation id: 32 lowercase hex characters (a random UUIDv4 without dashes).
 pub fn new_activation_id() -> String {

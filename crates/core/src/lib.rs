@@ -6,6 +6,7 @@
 
 pub mod entity;
 pub mod ids;
+pub mod json;
 pub mod limits;
 pub mod messages;
 pub mod names;

@@ -7,14 +7,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::Instrument;
-use whirl_bus::{ActivationMessage, CompletionMessage, CompletionPublisher};
+use whirl_bus::{
+    Ack, ActivationMessage, Bus, BusError, CompletionMessage, Delivery, Feed, InvokerId,
+    InvokerPing, Publisher,
+};
 use whirl_core::entity::{
     activation_entity_path, ActivationResponse, ActivationStatus, KeyValue, WhiskAction,
     WhiskActivation,
 };
+use whirl_core::json::SharedJson;
 use whirl_core::limits::MB;
 use whirl_core::now_millis;
 use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
@@ -30,6 +33,9 @@ use pool::{Acquired, Pool, StemKey, WarmKey};
 /// Invoker configuration (defaults follow OpenWhisk's invoker `application.conf`).
 #[derive(Debug, Clone)]
 pub struct InvokerConfig {
+    /// This invoker's id: the bus delivers it the activations placed on it, and it owns their
+    /// pending markers.
+    pub id: InvokerId,
     /// Sum of action memory limits of all containers (`user-memory`).
     pub user_memory_mb: u64,
     /// Idle time before a warm container is paused (`pause-grace`, 10 s).
@@ -45,6 +51,7 @@ pub struct InvokerConfig {
 impl Default for InvokerConfig {
     fn default() -> Self {
         Self {
+            id: InvokerId(0),
             user_memory_mb: 4096,
             pause_grace: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(600),
@@ -59,15 +66,26 @@ pub const INTERRUPTED: &str =
     "The activation was interrupted: the server stopped before the action completed.";
 const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
 
+/// An action as the invoker runs it: the typed document, its code, and the revision they are.
+#[derive(Debug)]
+struct LoadedAction {
+    action: WhiskAction,
+    code: Option<String>,
+    revision: u64,
+}
+
 /// The action documents the invoker runs, cached by (id, revision).
-type ActionCache = Mutex<HashMap<(String, u64), Arc<(WhiskAction, Option<String>)>>>;
+type ActionCache = Mutex<HashMap<(String, u64), Arc<LoadedAction>>>;
+
+/// How often the invoker pings the controllers (OpenWhisk: every second).
+const PING_INTERVAL: Duration = Duration::from_secs(1);
 
 struct Shared {
     config: InvokerConfig,
     stores: Stores,
     factory: Arc<dyn ContainerFactory>,
     pool: Arc<Pool>,
-    completions: CompletionPublisher,
+    completions: Arc<dyn Publisher<CompletionMessage>>,
     actions: ActionCache,
     next_id: AtomicU64,
     instance: String,
@@ -92,14 +110,17 @@ pub struct Invoker {
 }
 
 impl Invoker {
-    /// Start consuming `feed`. Cleans up leftovers of a crashed run first and starts stem cells.
-    pub fn start(
+    /// Register on `bus` as `config.id` and start consuming the activations placed on this
+    /// invoker. Cleans up leftovers of a crashed run first and starts stem cells.
+    pub async fn start(
         config: InvokerConfig,
         stores: Stores,
         factory: Arc<dyn ContainerFactory>,
-        feed: mpsc::UnboundedReceiver<ActivationMessage>,
-        completions: CompletionPublisher,
-    ) -> Self {
+        bus: &dyn Bus,
+    ) -> Result<Self, BusError> {
+        let feed = bus.activations(config.id).await?;
+        let completions = bus.completion_publisher();
+        let pings = bus.ping_publisher();
         match factory.cleanup_leftovers() {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "removed containers left by a previous run"),
@@ -118,6 +139,13 @@ impl Invoker {
             instance: format!("{:x}", now_millis()),
         });
         let mut tasks = JoinSet::new();
+        // Registration: the first ping, before any activation can be placed here.
+        let ping = InvokerPing {
+            invoker: shared.config.id,
+            user_memory_mb: shared.config.user_memory_mb,
+        };
+        pings.publish(ping.clone()).await?;
+        tasks.spawn(heartbeat(pings, ping));
         tasks.spawn(consume(shared.clone(), feed));
         tasks.spawn(janitor(shared.clone()));
         for (kind, count, memory) in shared.config.stem_cells.clone() {
@@ -125,7 +153,7 @@ impl Invoker {
                 tasks.spawn(add_stem_cell(shared.clone(), kind.clone(), memory));
             }
         }
-        Self { shared, tasks }
+        Ok(Self { shared, tasks })
     }
 
     pub fn pool_stats(&self) -> pool::PoolStats {
@@ -146,10 +174,15 @@ impl Invoker {
     }
 }
 
-/// Write a whisk-internal-error record for every activation accepted but never completed
-/// (the server stopped while it was queued or running). Returns how many.
-pub async fn finish_interrupted(stores: &Stores) -> Result<usize, whirl_store::StoreError> {
-    let pending = stores.activations.pending().await?;
+/// Write a whisk-internal-error record for every activation accepted for `owner` (an invoker,
+/// or a controller for its compositions) but never completed: the owner stopped while it was
+/// queued or running. Other owners' markers are left alone (their activations may be running).
+/// Returns how many.
+pub async fn finish_interrupted(
+    stores: &Stores,
+    owner: &str,
+) -> Result<usize, whirl_store::StoreError> {
+    let pending = stores.activations.pending(owner).await?;
     let n = pending.len();
     for mut rec in pending {
         let now = now_millis();
@@ -170,11 +203,23 @@ pub async fn finish_interrupted(stores: &Stores) -> Result<usize, whirl_store::S
     Ok(n)
 }
 
-async fn consume(shared: Arc<Shared>, mut feed: mpsc::UnboundedReceiver<ActivationMessage>) {
-    while let Some(msg) = feed.recv().await {
-        let span = tracing::debug_span!("activation", activation_id = %msg.activation_id,
-            namespace = %msg.user.namespace, action = %msg.action_id, transid = %msg.transaction_id);
-        tokio::spawn(activate(shared.clone(), msg).instrument(span));
+async fn heartbeat(pings: Arc<dyn Publisher<InvokerPing>>, ping: InvokerPing) {
+    let mut tick = tokio::time::interval(PING_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = pings.publish(ping.clone()).await {
+            tracing::warn!(error = %e, "cannot ping the controllers");
+        }
+    }
+}
+
+async fn consume(shared: Arc<Shared>, mut feed: Box<dyn Feed<Delivery>>) {
+    while let Some(Delivery { message, ack }) = feed.next().await {
+        let span = tracing::debug_span!("activation", activation_id = %message.activation_id,
+            namespace = %message.user.namespace, action = %message.action_id,
+            transid = %message.transaction_id);
+        tokio::spawn(activate(shared.clone(), message, ack).instrument(span));
     }
 }
 
@@ -258,11 +303,10 @@ async fn add_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
     }
 }
 
-async fn load_action(
-    shared: &Shared,
-    id: &str,
-    rev: u64,
-) -> Option<Arc<(WhiskAction, Option<String>)>> {
+/// The action to run for a message naming revision `rev`. The store keeps the newest revision
+/// only, so an activation in flight during an update runs the newer code: the result carries
+/// the revision it actually is, and everything (cache, warm container key) uses that one.
+async fn load_action(shared: &Shared, id: &str, rev: u64) -> Option<Arc<LoadedAction>> {
     let key = (id.to_string(), rev);
     if let Some(a) = shared
         .actions
@@ -274,12 +318,20 @@ async fn load_action(
     }
     let stored = shared.stores.entities.get(id, true).await.ok()??;
     let action: WhiskAction = serde_json::from_value(stored.doc).ok()?;
-    let entry = Arc::new((action, stored.code));
+    let entry = Arc::new(LoadedAction {
+        action,
+        code: stored.code,
+        revision: stored.rev,
+    });
     if let Ok(mut m) = shared.actions.lock() {
         if m.len() >= 1024 {
             m.clear();
         }
-        m.insert((id.to_string(), stored.rev), entry.clone());
+        m.insert((id.to_string(), entry.revision), entry.clone());
+        if rev != entry.revision {
+            // What a message naming `rev` runs now (the store has no older code to give).
+            m.insert((id.to_string(), rev), entry.clone());
+        }
     }
     Some(entry)
 }
@@ -326,7 +378,7 @@ fn failure(status: ActivationStatus, message: &str, start: i64, wait_time: i64) 
     }
 }
 
-async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
+async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
     let loaded = load_action(&shared, &msg.action_id, msg.revision).await;
     let (record, annotations_limits) = match loaded {
         None => {
@@ -340,7 +392,7 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
             (run, None)
         }
         Some(entry) => {
-            let (action, code) = (&entry.0, &entry.1);
+            let (action, code) = (&entry.action, &entry.code);
             let run = match runtime_kind(action, code.as_deref()) {
                 Err(e) => {
                     let now = now_millis();
@@ -351,12 +403,16 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
                         now - msg.accepted_at,
                     )
                 }
-                Ok(kind) => execute(&shared, &msg, action, code.as_deref(), &kind).await,
+                Ok(kind) => execute(&shared, &msg, &entry, &kind).await,
             };
             (run, Some(entry.clone()))
         }
     };
-    let doc = build_record(&msg, &record, annotations_limits.as_deref().map(|e| &e.0));
+    let doc = build_record(
+        &msg,
+        &record,
+        annotations_limits.as_deref().map(|e| &e.action),
+    );
     let doc_json = serde_json::to_value(&doc).unwrap_or(Value::Null);
     if msg.store {
         let rec = ActivationRecord {
@@ -375,12 +431,30 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage) {
             tracing::error!(error = %e, activation_id = %msg.activation_id, "cannot store the activation record");
         }
     }
-    let _ = shared.completions.publish(CompletionMessage {
-        activation_id: msg.activation_id.clone(),
-        transaction_id: msg.transaction_id.clone(),
-        namespace: msg.user.namespace.clone(),
-        record: doc_json,
-    });
+    // The result travels only to a waiter; a non-blocking caller reads the stored record.
+    let record = if msg.blocking {
+        SharedJson::to_shared(&doc_json)
+            .map_err(|e| tracing::error!(error = %e, "cannot serialise the activation record"))
+            .ok()
+    } else {
+        None
+    };
+    if let Err(e) = shared
+        .completions
+        .publish(CompletionMessage {
+            activation_id: msg.activation_id.clone(),
+            transaction_id: msg.transaction_id.clone(),
+            controller: msg.controller,
+            invoker: shared.config.id,
+            namespace: msg.user.namespace.clone(),
+            record,
+        })
+        .await
+    {
+        tracing::warn!(error = %e, activation_id = %msg.activation_id, "cannot publish the completion");
+    }
+    // Acknowledged only now: the record is stored and the controller told.
+    ack.ack().await;
 }
 
 fn build_record(
@@ -429,15 +503,17 @@ fn build_record(
 async fn execute(
     shared: &Arc<Shared>,
     msg: &ActivationMessage,
-    action: &WhiskAction,
-    code: Option<&str>,
+    loaded: &LoadedAction,
     kind: &str,
 ) -> Run {
+    let (action, code) = (&loaded.action, loaded.code.as_deref());
     let memory = u32::try_from(action.limits.memory).unwrap_or(u32::MAX);
+    // Keyed by the revision of the code this container gets, not the message's (see
+    // `load_action`): a container never runs code other than its key says.
     let key = WarmKey {
         namespace: msg.user.namespace.clone(),
         action_id: msg.action_id.clone(),
-        revision: msg.revision,
+        revision: loaded.revision,
     };
     let stem: StemKey = (kind.to_string(), memory);
     shared.last_start.store(now_millis(), Ordering::Relaxed);
@@ -576,7 +652,10 @@ async fn run_warm(
         }
     };
     let timeout = Duration::from_millis(action.limits.timeout);
-    let req = RunRequest::from_value(&msg.content, activation_env(msg, action));
+    let req = RunRequest {
+        value: msg.content.clone(),
+        env: activation_env(msg, action),
+    };
     let outcome = container.run(req, timeout, action.limits.logs * MB).await;
     logs.extend(outcome.logs.iter().cloned());
     if outcome.container_healthy {

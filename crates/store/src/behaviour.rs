@@ -28,6 +28,7 @@ pub async fn run_all(stores: &Stores) {
     activation_put_get(stores).await;
     activation_list_filters(stores).await;
     activation_pending(stores).await;
+    activation_pending_per_owner(stores).await;
     activation_concurrent_puts(stores, 200).await;
     auth_namespaces(stores).await;
 }
@@ -600,13 +601,13 @@ pub async fn activation_pending(stores: &Stores) {
     let ns = unique("pending");
     let a = activation(&ns, &format!("{ns}/a"), 10);
     let b = activation(&ns, &format!("{ns}/b"), 20);
-    ok(s.put_pending(a.clone()).await, "put pending a");
-    ok(s.put_pending(b.clone()).await, "put pending b");
+    ok(s.put_pending(a.clone(), OWNER).await, "put pending a");
+    ok(s.put_pending(b.clone(), OWNER).await, "put pending b");
 
     let pending_ids = |list: Vec<ActivationRecord>| -> Vec<ActivationRecord> {
         list.into_iter().filter(|r| r.namespace == ns).collect()
     };
-    let pending = pending_ids(ok(s.pending().await, "pending"));
+    let pending = pending_ids(ok(s.pending(OWNER).await, "pending"));
     assert_eq!(pending.len(), 2);
     assert!(pending.contains(&a) && pending.contains(&b));
     // Pending entries are not records.
@@ -615,7 +616,7 @@ pub async fn activation_pending(stores: &Stores) {
     let mut done = a.clone();
     done.doc = json!({"done": true});
     ok(s.put(done.clone()).await, "complete a");
-    let pending = pending_ids(ok(s.pending().await, "pending"));
+    let pending = pending_ids(ok(s.pending(OWNER).await, "pending"));
     assert_eq!(pending, vec![b.clone()]);
     assert_eq!(
         ok(s.get(&ns, &a.activation_id).await, "get a"),
@@ -623,12 +624,48 @@ pub async fn activation_pending(stores: &Stores) {
     );
 
     // A late put_pending for a completed activation does not resurrect it.
-    ok(s.put_pending(a.clone()).await, "late put pending a");
-    let pending = pending_ids(ok(s.pending().await, "pending"));
+    ok(s.put_pending(a.clone(), OWNER).await, "late put pending a");
+    let pending = pending_ids(ok(s.pending(OWNER).await, "pending"));
     assert_eq!(pending, vec![b.clone()]);
 
     ok(s.put(b.clone()).await, "complete b");
-    assert!(pending_ids(ok(s.pending().await, "pending")).is_empty());
+    assert!(pending_ids(ok(s.pending(OWNER).await, "pending")).is_empty());
+}
+
+const OWNER: &str = "invoker0";
+
+/// Pending entries belong to their owner: one instance's recovery never sees another's.
+pub async fn activation_pending_per_owner(stores: &Stores) {
+    let s = &stores.activations;
+    let ns = unique("owners");
+    let mine = activation(&ns, &format!("{ns}/a"), 10);
+    let theirs = activation(&ns, &format!("{ns}/b"), 20);
+    ok(
+        s.put_pending(mine.clone(), "invoker1").await,
+        "put pending mine",
+    );
+    ok(
+        s.put_pending(theirs.clone(), "invoker2").await,
+        "put pending theirs",
+    );
+    let of = |list: Vec<ActivationRecord>| -> Vec<ActivationRecord> {
+        list.into_iter().filter(|r| r.namespace == ns).collect()
+    };
+    assert_eq!(
+        of(ok(s.pending("invoker1").await, "pending 1")),
+        vec![mine.clone()]
+    );
+    assert_eq!(
+        of(ok(s.pending("invoker2").await, "pending 2")),
+        vec![theirs.clone()]
+    );
+    assert!(of(ok(s.pending("invoker3").await, "pending 3")).is_empty());
+    ok(s.put(mine.clone()).await, "complete mine");
+    assert!(of(ok(s.pending("invoker1").await, "pending 1")).is_empty());
+    assert_eq!(
+        of(ok(s.pending("invoker2").await, "pending 2")),
+        vec![theirs]
+    );
 }
 
 /// `n` concurrent activation puts all succeed and are all stored.

@@ -36,7 +36,8 @@ impl CachedEntityStore {
         }
     }
 
-    fn invalidate(&self, id: &str) {
+    /// Forget `id` (a write here, or another controller's write announced on the bus).
+    pub fn invalidate(&self, id: &str) {
         self.writes.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut m) = self.entries.write() {
             m.remove(id);

@@ -164,9 +164,12 @@ pub trait ActivationStore: Send + Sync + std::fmt::Debug {
     /// Count matching records (ignores skip and limit).
     async fn count(&self, query: &ActivationQuery) -> Result<u64>;
     /// Remember an accepted activation that has no record yet (a crash leaves it pending).
-    async fn put_pending(&self, record: ActivationRecord) -> Result<()>;
-    /// Activations accepted but never completed.
-    async fn pending(&self) -> Result<Vec<ActivationRecord>>;
+    /// `owner` is the instance that will write its record (`invoker0`, or `controller0` for a
+    /// composition the controller runs): after a crash only that owner finishes it, so one
+    /// invoker restarting never fails another's running activations.
+    async fn put_pending(&self, record: ActivationRecord, owner: &str) -> Result<()>;
+    /// Activations accepted for `owner` but never completed.
+    async fn pending(&self, owner: &str) -> Result<Vec<ActivationRecord>>;
 }
 
 /// A namespace with its credentials and limit overrides.

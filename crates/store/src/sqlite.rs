@@ -123,6 +123,12 @@ pub const MIGRATIONS: &[&str] = &[
         limits    TEXT NOT NULL
     );
     "#,
+    // 2: pending markers name their owner (the instance that will write the record).
+    // Markers left by older versions belong to the one invoker standalone mode had.
+    r#"
+    ALTER TABLE pending_activations ADD COLUMN owner TEXT NOT NULL DEFAULT 'invoker0';
+    CREATE INDEX pending_by_owner ON pending_activations (owner, start, activation_id);
+    "#,
 ];
 
 /// Open (creating it and its parent directories if needed) the SQLite database at `dir_or_file` and
@@ -1004,13 +1010,14 @@ impl ActivationStore for SqliteStore {
         .await
     }
 
-    async fn put_pending(&self, record: ActivationRecord) -> Result<()> {
+    async fn put_pending(&self, record: ActivationRecord, owner: &str) -> Result<()> {
         let row = ActivationRow::new(record)?;
+        let owner = owner.to_string();
         self.write_with(false, move |conn| {
             // A record that already completed is not pending any more.
             conn.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO pending_activations ({ACTIVATION_COLUMNS}) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+                "INSERT OR REPLACE INTO pending_activations ({ACTIVATION_COLUMNS}, owner) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 \
                  WHERE NOT EXISTS (SELECT 1 FROM activations WHERE activation_id = ?1)"
             ))
             .and_then(|mut stmt| {
@@ -1020,7 +1027,8 @@ impl ActivationStore for SqliteStore {
                     row.entity_path,
                     row.start,
                     row.end,
-                    row.doc
+                    row.doc,
+                    owner
                 ])
             })
             .map_err(|e| backend(&format!("put pending activation {}", row.activation_id), e))?;
@@ -1029,16 +1037,17 @@ impl ActivationStore for SqliteStore {
         .await
     }
 
-    async fn pending(&self) -> Result<Vec<ActivationRecord>> {
-        self.read(|conn| {
+    async fn pending(&self, owner: &str) -> Result<Vec<ActivationRecord>> {
+        let owner = owner.to_string();
+        self.read(move |conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {ACTIVATION_COLUMNS} FROM pending_activations \
+                    "SELECT {ACTIVATION_COLUMNS} FROM pending_activations WHERE owner = ?1 \
                      ORDER BY start ASC, activation_id ASC"
                 ))
                 .map_err(|e| backend("list pending activations", e))?;
             let rows = stmt
-                .query_map([], activation_from_row)
+                .query_map([&owner], activation_from_row)
                 .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
                 .map_err(|e| backend("list pending activations", e))?;
             Ok(rows)

@@ -42,6 +42,7 @@ behaviour_tests!(
     activation_put_get,
     activation_list_filters,
     activation_pending,
+    activation_pending_per_owner,
     auth_namespaces,
 );
 
@@ -156,7 +157,7 @@ async fn data_survives_reopen_and_connections_close_on_drop() {
         stores.activations.put(record.clone()).await.unwrap();
         stores
             .activations
-            .put_pending(pending.clone())
+            .put_pending(pending.clone(), "invoker0")
             .await
             .unwrap();
         // Exercise the read pool so that read connections exist too.
@@ -199,7 +200,7 @@ async fn data_survives_reopen_and_connections_close_on_drop() {
             Some(record.clone())
         );
         assert_eq!(
-            stores.activations.pending().await.unwrap(),
+            stores.activations.pending("invoker0").await.unwrap(),
             vec![pending.clone()]
         );
     }
@@ -211,7 +212,7 @@ async fn open_accepts_a_directory() {
     let stores = sqlite::open(dir.path()).unwrap();
     stores
         .activations
-        .put_pending(sample_record(0, "ns", "ns/a", 1))
+        .put_pending(sample_record(0, "ns", "ns/a", 1), "invoker0")
         .await
         .unwrap();
     drop(stores);

@@ -1,0 +1,177 @@
+//! Sequences (spec §3.3), orchestrated in the controller as in OpenWhisk: each component is a
+//! blocking invocation on the previous result; the sequence's record lists the components'
+//! activation ids.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use whirl_core::entity::{ActivationResponse, ActivationStatus, KeyValue, WhiskActivation};
+use whirl_core::json::SharedJson;
+use whirl_core::messages;
+use whirl_core::names::FullyQualifiedName;
+use whirl_core::now_millis;
+use whirl_core::runtimes::SEQUENCE;
+use whirl_store::ActivationRecord;
+
+use crate::entities::resolve_action;
+use crate::error::ApiError;
+use crate::invocation::{entity_path, invoke_boxed, store_enabled, Invocation, Waited};
+use crate::AppState;
+
+/// The longest a controller waits for one sequence component (its time limit + 1 min).
+fn component_wait(timeout_ms: u64) -> Duration {
+    Duration::from_millis(timeout_ms) + Duration::from_secs(60)
+}
+
+/// Run a sequence (spec §3.3): components one after another, each a blocking invocation on the
+/// previous result; stop at the first error. Writes the sequence's own record and completes the
+/// waiter registered under `id`.
+pub(crate) async fn run(state: AppState, inv: Invocation, id: String, accepted_at: i64) {
+    let start = now_millis();
+    let components = inv
+        .action
+        .action
+        .exec
+        .components
+        .clone()
+        .unwrap_or_default();
+    let mut input = match &inv.payload {
+        Value::Object(_) | Value::Array(_) => inv.payload.clone(),
+        _ => json!({}),
+    };
+    let mut logs = Vec::new();
+    let mut duration = 0i64;
+    let mut max_memory = 0u64;
+    let mut response = ActivationResponse::new(ActivationStatus::Success, json!({}));
+    for c in &components {
+        let resolved = match FullyQualifiedName::parse(c, &inv.who.namespace) {
+            Ok(f) => {
+                resolve_action(
+                    &state,
+                    &inv.who,
+                    &f.namespace,
+                    f.package.as_deref(),
+                    &f.name,
+                    false,
+                )
+                .await
+            }
+            Err(_) => Err(ApiError::not_found()),
+        };
+        let action = match resolved {
+            Ok(a) => a,
+            Err(_) => {
+                response = ActivationResponse::new(
+                    ActivationStatus::ApplicationError,
+                    json!({"error": messages::SEQUENCE_COMPONENT_NOT_FOUND}),
+                );
+                break;
+            }
+        };
+        max_memory = max_memory.max(action.action.limits.memory);
+        let wait = component_wait(action.action.limits.timeout);
+        let child = Invocation {
+            who: inv.who.clone(),
+            action,
+            payload: input.clone(),
+            transaction_id: inv.transaction_id.clone(),
+            cause: Some(id.clone()),
+        };
+        let outcome = invoke_boxed(state.clone(), child, wait).await;
+        match outcome {
+            Ok((child_id, Waited::Done(record))) => {
+                logs.push(child_id);
+                duration += record.get("duration").and_then(Value::as_i64).unwrap_or(0);
+                let r: Option<ActivationResponse> = record
+                    .get("response")
+                    .and_then(|r| serde_json::from_value(r.clone()).ok());
+                let Some(r) = r else {
+                    response = ActivationResponse::new(
+                        ActivationStatus::WhiskError,
+                        json!({"error": "Sequence failed."}),
+                    );
+                    break;
+                };
+                let failed = r.status() != ActivationStatus::Success;
+                let result = r.result.clone().unwrap_or_else(|| json!({}));
+                response = r;
+                if failed || result.get("error").is_some() {
+                    break;
+                }
+                input = match result {
+                    Value::Object(_) | Value::Array(_) => result,
+                    _ => json!({}),
+                };
+            }
+            Ok((child_id, Waited::Accepted)) => {
+                logs.push(child_id.clone());
+                response = ActivationResponse::new(
+                    ActivationStatus::WhiskError,
+                    json!({"error": format!("Timeout reached when retrieving activation {child_id} for sequence component.")}),
+                );
+                break;
+            }
+            Err(_) => {
+                response = ActivationResponse::new(
+                    ActivationStatus::WhiskError,
+                    json!({"error": "Sequence failed."}),
+                );
+                break;
+            }
+        }
+    }
+    let end = now_millis();
+    let fqn = &inv.action.fqn;
+    let limits = inv.action.action.limits;
+    let mut annotations = vec![
+        KeyValue::new("topmost", json!(inv.cause.is_none())),
+        KeyValue::new("path", json!(fqn.doc_id())),
+        KeyValue::new("kind", json!(SEQUENCE)),
+        KeyValue::new("waitTime", json!((start - accepted_at).max(0))),
+        KeyValue::new(
+            "limits",
+            json!({"timeout": limits.timeout, "memory": max_memory, "logs": limits.logs, "concurrency": limits.concurrency}),
+        ),
+    ];
+    if inv.cause.is_some() {
+        annotations.push(KeyValue::new("causedBy", json!("sequence")));
+    }
+    if let Some(b) = &inv.action.binding {
+        annotations.push(KeyValue::new("binding", json!(b)));
+    }
+    let doc = WhiskActivation {
+        namespace: inv.who.namespace.clone(),
+        name: fqn.name.clone(),
+        version: inv.action.action.version.clone(),
+        subject: inv.who.subject.clone(),
+        publish: false,
+        activation_id: id.clone(),
+        start,
+        end,
+        duration: Some(duration),
+        cause: inv.cause.clone(),
+        response,
+        logs,
+        annotations,
+    };
+    let doc_json = serde_json::to_value(&doc).unwrap_or(Value::Null);
+    if store_enabled(&inv.who) {
+        let rec = ActivationRecord {
+            activation_id: id.clone(),
+            namespace: inv.who.namespace.clone(),
+            entity_path: entity_path(&inv),
+            start,
+            end,
+            doc: doc_json.clone(),
+        };
+        if let Err(e) = state.inner.stores.activations.put(rec).await {
+            tracing::error!(error = %e, activation_id = %id, "cannot store the sequence record");
+        }
+    }
+    match SharedJson::to_shared(&doc_json) {
+        Ok(record) => state.inner.activations.complete_local(&id, record),
+        Err(e) => {
+            tracing::error!(error = %e, activation_id = %id, "cannot serialise the sequence record")
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! Invocation, the domain logic behind every way of running an action (the REST invoke, a
+//! sequence or conductor step, a rule fired by a trigger): throttles, parameter merging, the
+//! load balancer's choice of invoker, publishing on the bus, waiting for completions (blocking
+//! invokes), and pending markers for acknowledged activations. Compositions build on it in
+//! [`crate::compositions`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+use tokio::sync::oneshot;
+use whirl_bus::{
+    ActivationMessage, CompletionMessage, ControllerId, Feed, Invoker, InvokerPing, Publisher,
+};
+use whirl_core::entity::{
+    activation_entity_path, kv_get, kv_truthy, ActivationResponse, ActivationStatus, KeyValue,
+    WhiskActivation,
+};
+use whirl_core::json::SharedJson;
+use whirl_core::runtimes::SEQUENCE;
+use whirl_core::{ids, messages, now_millis};
+use whirl_store::ActivationRecord;
+
+use crate::auth::Identity;
+use crate::balancer::{LoadBalancer, Placement};
+use crate::compositions;
+use crate::entities::ResolvedAction;
+use crate::error::{ApiError, ApiResult};
+use crate::throttle::Throttles;
+use crate::AppState;
+
+/// What a waiter gets: the stored record (DB form), or nothing if the completion carried none.
+type Waiter = oneshot::Sender<Option<SharedJson>>;
+
+/// This controller's activations in flight: the bus, the balancer, blocking waiters, throttles.
+#[derive(Debug)]
+pub struct Activations {
+    controller: ControllerId,
+    publisher: Arc<dyn Publisher<ActivationMessage>>,
+    pub(crate) balancer: Arc<dyn LoadBalancer>,
+    waiters: Mutex<HashMap<String, Waiter>>,
+    pub(crate) throttles: Throttles,
+}
+
+impl Activations {
+    pub fn new(
+        controller: ControllerId,
+        publisher: Arc<dyn Publisher<ActivationMessage>>,
+        balancer: Arc<dyn LoadBalancer>,
+    ) -> Self {
+        Self {
+            controller,
+            publisher,
+            balancer,
+            waiters: Mutex::new(HashMap::new()),
+            throttles: Throttles::default(),
+        }
+    }
+
+    pub fn controller(&self) -> ControllerId {
+        self.controller
+    }
+
+    fn waiters(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiter>> {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hand a completion to its waiter (if any) and release the slot and the concurrency count.
+    pub fn complete(&self, c: CompletionMessage) {
+        self.throttles.completed(&c.namespace);
+        self.balancer.release(&c.activation_id);
+        if let Some(tx) = self.waiters().remove(&c.activation_id) {
+            let _ = tx.send(c.record);
+        }
+    }
+
+    /// Complete a waiter registered for an activation this controller runs itself (a
+    /// composition).
+    pub(crate) fn complete_local(&self, id: &str, record: SharedJson) {
+        if let Some(tx) = self.waiters().remove(id) {
+            let _ = tx.send(Some(record));
+        }
+    }
+
+    pub(crate) fn register(&self, id: &str) -> oneshot::Receiver<Option<SharedJson>> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters().insert(id.to_string(), tx);
+        rx
+    }
+
+    fn forget(&self, id: &str) {
+        self.waiters().remove(id);
+    }
+}
+
+/// Feed completions from the bus to the waiters until the bus closes.
+pub async fn completion_loop(state: AppState, mut feed: Box<dyn Feed<CompletionMessage>>) {
+    while let Some(c) = feed.next().await {
+        state.inner.activations.complete(c);
+    }
+}
+
+/// Feed invoker pings to the load balancer until the bus closes.
+pub async fn ping_loop(state: AppState, mut feed: Box<dyn Feed<InvokerPing>>) {
+    while let Some(p) = feed.next().await {
+        state.inner.activations.balancer.ping(&p);
+    }
+}
+
+/// An invocation request after HTTP parsing.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub who: Identity,
+    pub action: ResolvedAction,
+    /// The request payload: an object (merged over the parameters) or an array (passed as is).
+    pub payload: Value,
+    pub transaction_id: String,
+    pub cause: Option<String>,
+}
+
+/// How an accepted activation ended for the caller.
+#[derive(Debug)]
+pub enum Waited {
+    /// The stored record (DB form).
+    Done(Value),
+    /// Still running after the wait; the caller gets 202 (a pending marker was written).
+    Accepted,
+}
+
+pub(crate) fn store_enabled(who: &Identity) -> bool {
+    who.limits
+        .get("storeActivations")
+        .and_then(Value::as_bool)
+        .unwrap_or(true)
+}
+
+/// 400 when the payload overrides a parameter the action made final.
+fn check_final(inv: &Invocation) -> ApiResult<()> {
+    if !kv_truthy(&inv.action.action.annotations, "final") {
+        return Ok(());
+    }
+    if let Value::Object(p) = &inv.payload {
+        for kv in &inv.action.params {
+            if !kv.value.is_null() && p.contains_key(&kv.key) {
+                return Err(ApiError::bad_request(messages::PARAMETERS_NOT_ALLOWED));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Run arguments and init arguments: parameters (without `init` ones) overridden by the payload.
+fn arguments(params: &[KeyValue], payload: &Value) -> (Value, Map<String, Value>) {
+    let mut init = Map::new();
+    let mut args = Map::new();
+    for kv in params {
+        if kv.init {
+            init.insert(kv.key.clone(), kv.value.clone());
+        } else {
+            args.insert(kv.key.clone(), kv.value.clone());
+        }
+    }
+    match payload {
+        Value::Object(p) => {
+            for (k, v) in p {
+                args.insert(k.clone(), v.clone());
+            }
+            (Value::Object(args), init)
+        }
+        other => (other.clone(), init),
+    }
+}
+
+/// The record written for an accepted activation before it is acknowledged; replaced by the real
+/// record on completion, turned into a whisk error after a crash.
+pub(crate) fn pending_record(
+    inv: &Invocation,
+    id: &str,
+    accepted_at: i64,
+    kind: &str,
+) -> ActivationRecord {
+    let fqn = &inv.action.fqn;
+    let mut annotations = vec![
+        KeyValue::new("path", json!(fqn.doc_id())),
+        KeyValue::new("kind", json!(kind)),
+    ];
+    if let Some(b) = &inv.action.binding {
+        annotations.push(KeyValue::new("binding", json!(b)));
+    }
+    let doc = WhiskActivation {
+        namespace: inv.who.namespace.clone(),
+        name: fqn.name.clone(),
+        version: inv.action.action.version.clone(),
+        subject: inv.who.subject.clone(),
+        publish: false,
+        activation_id: id.to_string(),
+        start: accepted_at,
+        end: 0,
+        duration: None,
+        cause: inv.cause.clone(),
+        response: ActivationResponse::new(
+            ActivationStatus::WhiskError,
+            json!({"error": "pending"}),
+        ),
+        logs: vec![],
+        annotations,
+    };
+    ActivationRecord {
+        activation_id: id.to_string(),
+        namespace: inv.who.namespace.clone(),
+        entity_path: entity_path(inv),
+        start: accepted_at,
+        end: 0,
+        doc: serde_json::to_value(doc).unwrap_or(Value::Null),
+    }
+}
+
+pub(crate) fn entity_path(inv: &Invocation) -> String {
+    activation_entity_path(
+        &inv.who.namespace,
+        &inv.action.fqn.doc_id(),
+        inv.action.binding.as_deref(),
+    )
+}
+
+/// Check throttles for one invocation request (rate first, then concurrency, as OpenWhisk).
+pub fn check_invoke_throttles(state: &AppState, who: &Identity) -> ApiResult<()> {
+    let d = &state.inner.config.namespace_defaults;
+    let t = &state.inner.activations.throttles;
+    t.check_rate(
+        &who.namespace,
+        crate::throttle::Rate::Invocations,
+        &who.limits,
+        d.invocations_per_minute,
+    )?;
+    t.check_concurrency(&who.namespace, &who.limits, d.concurrent_invocations)
+}
+
+/// Start an activation and wait for it up to `wait` (zero: non-blocking). Returns its id and
+/// how the wait ended. Every acknowledged activation ends with a record: a non-blocking or
+/// timed-out one gets a pending marker first.
+pub async fn invoke(
+    state: &AppState,
+    inv: Invocation,
+    wait: Duration,
+) -> ApiResult<(String, Waited)> {
+    check_final(&inv)?;
+    let id = ids::new_activation_id();
+    let accepted_at = now_millis();
+    let acts = &state.inner.activations;
+    if inv.action.action.exec.kind == SEQUENCE {
+        // The controller runs compositions itself, so it owns their pending markers.
+        let owner = acts.controller.to_string();
+        let rx = acts.register(&id);
+        let st = state.clone();
+        let inv2 = inv.clone();
+        let id2 = id.clone();
+        tokio::spawn(async move { compositions::sequence::run(st, inv2, id2, accepted_at).await });
+        return wait_for(state, &inv, &id, &owner, accepted_at, rx, wait).await;
+    }
+    let (content, init_args) = arguments(&inv.action.params, &inv.payload);
+    let provide_api_key = match kv_get(&inv.action.action.annotations, "provide-api-key") {
+        None => true,
+        Some(_) => kv_truthy(&inv.action.action.annotations, "provide-api-key"),
+    };
+    let memory_mb = u32::try_from(inv.action.action.limits.memory).unwrap_or(u32::MAX);
+    let action_id = inv.action.fqn.doc_id();
+    let invoker = acts
+        .balancer
+        .place(Placement {
+            activation_id: &id,
+            namespace: &inv.who.namespace,
+            action_id: &action_id,
+            memory_mb,
+        })
+        .map_err(|_| unavailable())?;
+    let owner = invoker.to_string();
+    let content = serde_json::value::to_raw_value(&content).map_err(|e| {
+        acts.balancer.release(&id);
+        ApiError::bad_request(messages::malformed(&e.to_string()))
+    })?;
+    let msg = ActivationMessage {
+        transaction_id: inv.transaction_id.clone(),
+        activation_id: id.clone(),
+        controller: acts.controller,
+        invoker,
+        action_id,
+        revision: inv.action.rev,
+        version: inv.action.action.version.clone(),
+        binding: inv.action.binding.clone(),
+        user: Invoker {
+            subject: inv.who.subject.clone(),
+            namespace: inv.who.namespace.clone(),
+            api_key: inv.who.api_key(),
+        },
+        blocking: !wait.is_zero(),
+        content,
+        init_args,
+        provide_api_key,
+        cause: inv.cause.clone(),
+        accepted_at,
+        store: store_enabled(&inv.who),
+    };
+    if wait.is_zero() {
+        if msg.store {
+            let kind = inv.action.action.exec.kind.clone();
+            let marked = state
+                .inner
+                .stores
+                .activations
+                .put_pending(pending_record(&inv, &id, accepted_at, &kind), &owner)
+                .await;
+            if let Err(e) = marked {
+                acts.balancer.release(&id);
+                return Err(e.into());
+            }
+        }
+        acts.throttles.started(&inv.who.namespace);
+        if acts.publisher.publish(msg).await.is_err() {
+            acts.throttles.completed(&inv.who.namespace);
+            acts.balancer.release(&id);
+            return Err(unavailable());
+        }
+        return Ok((id, Waited::Accepted));
+    }
+    let rx = acts.register(&id);
+    acts.throttles.started(&inv.who.namespace);
+    if acts.publisher.publish(msg).await.is_err() {
+        acts.forget(&id);
+        acts.throttles.completed(&inv.who.namespace);
+        acts.balancer.release(&id);
+        return Err(unavailable());
+    }
+    wait_for(state, &inv, &id, &owner, accepted_at, rx, wait).await
+}
+
+fn unavailable() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        messages::SERVICE_UNAVAILABLE,
+    )
+}
+
+/// Wait for the record of `id`; past `wait`, write the pending marker (owned by `owner`) and
+/// answer "accepted".
+async fn wait_for(
+    state: &AppState,
+    inv: &Invocation,
+    id: &str,
+    owner: &str,
+    accepted_at: i64,
+    rx: oneshot::Receiver<Option<SharedJson>>,
+    wait: Duration,
+) -> ApiResult<(String, Waited)> {
+    match tokio::time::timeout(wait, rx).await {
+        Ok(Ok(Some(record))) => {
+            let record: Value = record.parse().map_err(|e| {
+                tracing::error!(error = %e, activation_id = %id, "unreadable completion record");
+                ApiError::internal()
+            })?;
+            Ok((id.to_string(), Waited::Done(record)))
+        }
+        _ => {
+            state.inner.activations.forget(id);
+            if store_enabled(&inv.who) {
+                let kind = inv.action.action.exec.kind.clone();
+                // Ignored by the store if the record landed meanwhile.
+                state
+                    .inner
+                    .stores
+                    .activations
+                    .put_pending(pending_record(inv, id, accepted_at, &kind), owner)
+                    .await?;
+            }
+            Ok((id.to_string(), Waited::Accepted))
+        }
+    }
+}
+
+type BoxedInvoke =
+    std::pin::Pin<Box<dyn std::future::Future<Output = ApiResult<(String, Waited)>> + Send>>;
+
+/// [`invoke`] behind a `dyn` future: compositions invoke their components recursively, and the
+/// explicit `Send` box breaks the cycle in the compiler's `Send` inference.
+pub(crate) fn invoke_boxed(state: AppState, inv: Invocation, wait: Duration) -> BoxedInvoke {
+    Box::pin(async move { invoke(&state, inv, wait).await })
+}
