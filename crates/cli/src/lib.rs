@@ -14,6 +14,7 @@
 mod args;
 mod commands;
 pub mod config;
+mod messages;
 pub mod output;
 pub mod params;
 
