@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::json;
 use whirl_runtime::{
-    ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, Isolation,
-    ProcessFactory, ProcessFactoryConfig, RunRequest, RuntimeManifest,
+    ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, RunRequest,
 };
+use whirl_runtime_process::{Isolation, ProcessFactory, ProcessFactoryConfig, RuntimeManifest};
 use whirl_sandbox::{Sandbox, SandboxConfig};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -99,6 +99,7 @@ impl Direct {
                 memory_mb,
                 api_host: "http://127.0.0.1:1".into(),
                 prewarm: false,
+                image: None,
             })
             .await
             .with_context(|| format!("creating a {kind} container"))?;

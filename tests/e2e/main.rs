@@ -18,3 +18,4 @@ mod npm;
 mod packages;
 mod persistence;
 mod triggers_rules;
+mod web;

@@ -558,6 +558,11 @@ pub fn activation_record(
         entity_path: path,
         start,
         end,
-        doc,
+        doc: whirl_store::SharedJson::to_shared(&doc).expect("a record serialises"),
     }
+}
+
+/// The stored document of a record, as a JSON tree.
+pub fn doc_of(r: &whirl_store::ActivationRecord) -> Value {
+    r.doc.parse().expect("stored records are JSON")
 }

@@ -1,6 +1,6 @@
 //! Authentication: HTTP Basic `uuid:key` against the subjects store (keys stored as SHA-256
-//! hashes, compared in constant time), a short-lived identity cache, and the well-known
-//! development namespaces bootstrapped by standalone mode.
+//! hashes, compared in constant time) and a short-lived identity cache. The keys themselves
+//! (well-known keys, hashing, generation) are `whirl_core::keys`, re-exported here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -10,23 +10,15 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
-use rand::distributions::Alphanumeric;
-use rand::Rng;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use whirl_core::messages;
-use whirl_store::{AuthStore, NamespaceRecord, StoreError};
+use whirl_store::{AuthStore, NamespaceRecord};
 
 use crate::error::ApiError;
 use crate::AppState;
 
-/// OpenWhisk's public development key of `guest` (spec §1.8).
-pub const GUEST_KEY: &str =
-    "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
-/// OpenWhisk's public development key of `whisk.system`.
-pub const SYSTEM_KEY: &str =
-    "789c46b1-71f6-4ed5-8c54-816aa4f8c502:abczO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP";
+pub use whirl_core::keys::{generate_key, hash_key, split_auth, GUEST_KEY, SYSTEM_KEY};
 
 /// How long a resolved identity is trusted before the store is asked again, so that keys and
 /// limits changed by `whirl admin` (another process) take effect quickly.
@@ -49,55 +41,6 @@ impl Identity {
     pub fn api_key(&self) -> String {
         format!("{}:{}", self.uuid, self.key)
     }
-}
-
-/// Hex SHA-256 of a key, the form in which keys are stored.
-pub fn hash_key(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// A fresh `uuid:key` pair from the OS CSPRNG (key: 64 alphanumerics).
-pub fn generate_key() -> (String, String) {
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let key: String = rand::rngs::OsRng
-        .sample_iter(&Alphanumeric)
-        .take(64)
-        .map(char::from)
-        .collect();
-    (uuid, key)
-}
-
-/// Split `uuid:key`, checking the shapes OpenWhisk requires.
-pub fn split_auth(auth: &str) -> Option<(&str, &str)> {
-    let (uuid, key) = auth.split_once(':')?;
-    let uuid_ok = uuid::Uuid::parse_str(uuid).is_ok();
-    let key_ok = key.len() == 64 && key.bytes().all(|b| b.is_ascii_alphanumeric());
-    (uuid_ok && key_ok).then_some((uuid, key))
-}
-
-/// Create `namespace` with the given credentials if it does not exist (bootstrap of well-known
-/// namespaces). Returns whether it was created.
-pub async fn ensure_namespace(
-    store: &dyn AuthStore,
-    namespace: &str,
-    auth: &str,
-) -> Result<bool, StoreError> {
-    if store.namespace(namespace).await?.is_some() {
-        return Ok(false);
-    }
-    let (uuid, key) =
-        split_auth(auth).ok_or(StoreError::Backend("malformed bootstrap key".into()))?;
-    store
-        .create_namespace(NamespaceRecord {
-            subject: namespace.to_string(),
-            namespace: namespace.to_string(),
-            uuid: uuid.to_string(),
-            key_hash: hash_key(key),
-            limits: Value::Object(Map::new()),
-        })
-        .await?;
-    Ok(true)
 }
 
 /// When a record was read, and the record (`None`: no such uuid).
@@ -181,20 +124,5 @@ impl FromRequestParts<AppState> for Auth {
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         authenticate(state, header).await.map(Auth)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys() {
-        let (u, k) = generate_key();
-        let auth = format!("{u}:{k}");
-        assert!(split_auth(&auth).is_some());
-        assert!(split_auth(GUEST_KEY).is_some());
-        assert!(split_auth("nouuid:abc").is_none());
-        assert_eq!(hash_key("a").len(), 64);
     }
 }

@@ -1,6 +1,8 @@
 //! Typed access to stored entities: loading with collection checks, package and binding
 //! resolution, and entitlement (own namespace, or read access to published packages).
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -10,7 +12,8 @@ use whirl_core::names::FullyQualifiedName;
 use whirl_store::{EntityKind, NewEntity, StoredEntity};
 
 use crate::auth::Identity;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::{Error, Result};
+use crate::error::ApiResult;
 use crate::AppState;
 
 /// A typed entity with its revision (and, for actions, its code).
@@ -27,7 +30,7 @@ pub async fn load<T: DeserializeOwned>(
     kind: EntityKind,
     id: &str,
     with_code: bool,
-) -> ApiResult<Option<Loaded<T>>> {
+) -> Result<Option<Loaded<T>>> {
     let Some(stored) = state.inner.stores.entities.get(id, with_code).await? else {
         return Ok(None);
     };
@@ -35,13 +38,13 @@ pub async fn load<T: DeserializeOwned>(
 }
 
 /// Convert a stored document, checking its collection.
-pub fn typed<T: DeserializeOwned>(kind: EntityKind, stored: StoredEntity) -> ApiResult<Loaded<T>> {
+pub fn typed<T: DeserializeOwned>(kind: EntityKind, stored: StoredEntity) -> Result<Loaded<T>> {
     if stored.kind != kind {
-        return Err(ApiError::conflict(messages::CONFORMANCE_MISMATCH));
+        return Err(Error::Conflict(messages::CONFORMANCE_MISMATCH.into()));
     }
     let entity = serde_json::from_value(stored.doc).map_err(|e| {
         tracing::error!(id = %stored.id, error = %e, "corrupted entity document");
-        ApiError::internal()
+        Error::Internal
     })?;
     Ok(Loaded {
         entity,
@@ -59,8 +62,8 @@ pub async fn save<T: Serialize>(
     entity: &T,
     code: Option<String>,
     rev: Option<u64>,
-) -> ApiResult<u64> {
-    let doc = serde_json::to_value(entity).map_err(|_| ApiError::internal())?;
+) -> Result<u64> {
+    let doc = serde_json::to_value(entity).map_err(|_| Error::Internal)?;
     let new = NewEntity {
         id: fqn.doc_id(),
         kind,
@@ -79,11 +82,11 @@ pub fn owns(who: &Identity, ns: &str) -> bool {
 }
 
 /// 403 unless `who` owns `ns`; `resource` is the fully qualified name in the message.
-pub fn require_owner(who: &Identity, ns: &str, resource: &str) -> ApiResult<()> {
+pub fn require_owner(who: &Identity, ns: &str, resource: &str) -> Result<()> {
     if owns(who, ns) {
         Ok(())
     } else {
-        Err(ApiError::forbidden(resource))
+        Err(Error::not_authorized(resource))
     }
 }
 
@@ -112,7 +115,7 @@ pub async fn resolve_package(
     who: &Identity,
     ns: &str,
     name: &str,
-) -> ApiResult<ResolvedPackage> {
+) -> Result<ResolvedPackage> {
     let fqn = FullyQualifiedName::new(ns, None, name);
     let resource = fqn.doc_id();
     let loaded: Option<Loaded<WhiskPackage>> = load(state, EntityKind::Package, &resource, false)
@@ -121,18 +124,18 @@ pub async fn resolve_package(
             if owns(who, ns) {
                 e
             } else {
-                ApiError::forbidden(&resource)
+                Error::not_authorized(&resource)
             }
         })?;
     let Some(pkg) = loaded else {
         return Err(if owns(who, ns) {
-            ApiError::not_found()
+            Error::NotFound
         } else {
-            ApiError::forbidden(&resource)
+            Error::not_authorized(&resource)
         });
     };
     if !owns(who, ns) && !pkg.entity.publish {
-        return Err(ApiError::forbidden(&resource));
+        return Err(Error::not_authorized(&resource));
     }
     let Some(b) = pkg.entity.binding_ref() else {
         let params = pkg.entity.parameters.clone();
@@ -146,9 +149,8 @@ pub async fn resolve_package(
     };
     let target_fqn = FullyQualifiedName::new(b.namespace.clone(), None, b.name.clone());
     if target_fqn == fqn {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            messages::PACKAGE_BINDING_CIRCULAR_REFERENCE,
+        return Err(Error::Unprocessable(
+            messages::PACKAGE_BINDING_CIRCULAR_REFERENCE.into(),
         ));
     }
     let target_id = target_fqn.doc_id();
@@ -157,10 +159,10 @@ pub async fn resolve_package(
         .ok()
         .flatten();
     let Some(target) = target else {
-        return Err(ApiError::not_found());
+        return Err(Error::NotFound);
     };
     if b.namespace != ns && !target.entity.publish {
-        return Err(ApiError::forbidden(&target_id));
+        return Err(Error::not_authorized(&target_id));
     }
     let params = kv_merge(&target.entity.parameters, &pkg.entity.parameters);
     Ok(ResolvedPackage {
@@ -176,7 +178,8 @@ pub async fn resolve_package(
 /// binding it was reached through.
 #[derive(Debug, Clone)]
 pub struct ResolvedAction {
-    pub action: WhiskAction,
+    /// Shared with the controller's typed action cache.
+    pub action: Arc<WhiskAction>,
     pub rev: u64,
     pub code: Option<String>,
     /// Where the action really lives.
@@ -187,7 +190,7 @@ pub struct ResolvedAction {
     pub params: KeyValues,
 }
 
-/// Resolve action `ns[/pkg]/name` for `who`, following a binding.
+/// [`find_action`] with an HTTP error, for callers that still speak [`crate::error::ApiError`].
 pub async fn resolve_action(
     state: &AppState,
     who: &Identity,
@@ -196,11 +199,23 @@ pub async fn resolve_action(
     name: &str,
     with_code: bool,
 ) -> ApiResult<ResolvedAction> {
+    Ok(find_action(state, who, ns, pkg, name, with_code).await?)
+}
+
+/// Resolve action `ns[/pkg]/name` for `who`, following a binding.
+pub async fn find_action(
+    state: &AppState,
+    who: &Identity,
+    ns: &str,
+    pkg: Option<&str>,
+    name: &str,
+    with_code: bool,
+) -> Result<ResolvedAction> {
     let (fqn, pkg_params, binding) = match pkg {
         None => {
             let fqn = FullyQualifiedName::new(ns, None, name);
             if !owns(who, ns) {
-                return Err(ApiError::forbidden(&fqn.doc_id()));
+                return Err(Error::not_authorized(&fqn.doc_id()));
             }
             (fqn, Vec::new(), None)
         }
@@ -215,20 +230,43 @@ pub async fn resolve_action(
             (fqn, rp.params, binding)
         }
     };
-    let loaded: Option<Loaded<WhiskAction>> =
-        load(state, EntityKind::Action, &fqn.doc_id(), with_code).await?;
-    let Some(a) = loaded else {
-        return Err(ApiError::not_found());
+    let id = fqn.doc_id();
+    let (action, rev, code) = if with_code {
+        let loaded: Option<Loaded<WhiskAction>> =
+            load(state, EntityKind::Action, &id, true).await?;
+        let Some(a) = loaded else {
+            return Err(Error::NotFound);
+        };
+        (Arc::new(a.entity), a.rev, a.code)
+    } else {
+        let (rev, action) = shared_action(state, &id).await?.ok_or(Error::NotFound)?;
+        (action, rev, None)
     };
-    let params = kv_merge(&pkg_params, &a.entity.parameters);
+    let params = kv_merge(&pkg_params, &action.parameters);
     Ok(ResolvedAction {
-        action: a.entity,
-        rev: a.rev,
-        code: a.code,
+        action,
+        rev,
+        code,
         fqn,
         binding,
         params,
     })
+}
+
+/// An action without its code, as a shared typed value from the controller's cache (read and
+/// parsed from the store on a miss).
+async fn shared_action(state: &AppState, id: &str) -> Result<Option<(u64, Arc<WhiskAction>)>> {
+    let cache = &state.inner.caches.actions;
+    if let Some(hit) = cache.get(id) {
+        return Ok(Some(hit));
+    }
+    let generation = cache.generation();
+    let Some(a) = load::<WhiskAction>(state, EntityKind::Action, id, false).await? else {
+        return Ok(None);
+    };
+    let action = Arc::new(a.entity);
+    cache.insert(id, a.rev, action.clone(), generation);
+    Ok(Some((a.rev, action)))
 }
 
 /// The action JSON with its code put back into `exec`.

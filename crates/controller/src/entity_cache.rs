@@ -3,42 +3,109 @@
 //! at once and announces the changed id on the bus ([`CacheInvalidation`]); every controller
 //! evicts what the others announce. So an update through one controller is seen by the next
 //! read on any controller, as soon as the message arrives.
+//!
+//! Actions are also cached as typed values ([`ActionCache`]): the invoke path shares one parsed
+//! `WhiskAction` instead of cloning and re-parsing its JSON document on every request. The same
+//! invalidations evict both caches.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use whirl_bus::{CacheInvalidation, ControllerId, Feed, Publisher};
 use whirl_store::cache::CachedEntityStore;
+use whirl_core::entity::WhiskAction;
 use whirl_store::{EntityKind, EntityQuery, EntityStore, NewEntity, Result, Scope, StoredEntity};
 
-/// Wrap `store` in a cache whose writes are announced as `controller`. Returns the store to
-/// use and the cache (for [`invalidation_loop`]).
+/// Most typed actions kept (the whole map is dropped when full, as the document cache does).
+const MAX_TYPED_ACTIONS: usize = 20_000;
+
+/// Parsed actions by store id, with the revision they were read at.
+#[derive(Debug, Default)]
+pub struct ActionCache {
+    entries: RwLock<HashMap<String, (u64, Arc<WhiskAction>)>>,
+    /// Bumped by every invalidation: a read that raced a write does not fill the cache.
+    generation: AtomicU64,
+}
+
+impl ActionCache {
+    pub fn get(&self, id: &str) -> Option<(u64, Arc<WhiskAction>)> {
+        self.entries.read().ok()?.get(id).cloned()
+    }
+
+    /// The generation to pass to [`ActionCache::insert`] after reading the store.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Remember an action read at `generation` (ignored if an invalidation came since).
+    pub fn insert(&self, id: &str, rev: u64, action: Arc<WhiskAction>, generation: u64) {
+        if let Ok(mut m) = self.entries.write() {
+            if self.generation.load(Ordering::SeqCst) != generation {
+                return;
+            }
+            if m.len() >= MAX_TYPED_ACTIONS {
+                m.clear();
+            }
+            m.insert(id.to_string(), (rev, action));
+        }
+    }
+
+    pub fn invalidate(&self, id: &str) {
+        if let Ok(mut m) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            m.remove(id);
+        }
+    }
+}
+
+/// The caches of one controller, evicted together.
+#[derive(Debug)]
+pub struct Caches {
+    documents: Arc<CachedEntityStore>,
+    pub actions: ActionCache,
+}
+
+impl Caches {
+    fn invalidate(&self, id: &str) {
+        self.documents.invalidate(id);
+        self.actions.invalidate(id);
+    }
+}
+
+/// Wrap `store` in caches whose writes are announced as `controller`. Returns the store to
+/// use and the caches (for [`invalidation_loop`] and typed reads).
 pub fn coherent(
     store: Arc<dyn EntityStore>,
     controller: ControllerId,
     announce: Arc<dyn Publisher<CacheInvalidation>>,
-) -> (Arc<dyn EntityStore>, Arc<CachedEntityStore>) {
-    let cache = Arc::new(CachedEntityStore::new(store));
+) -> (Arc<dyn EntityStore>, Arc<Caches>) {
+    let caches = Arc::new(Caches {
+        documents: Arc::new(CachedEntityStore::new(store)),
+        actions: ActionCache::default(),
+    });
     let store = Arc::new(AnnouncingStore {
-        cache: cache.clone(),
+        cache: caches.documents.clone(),
+        caches: caches.clone(),
         controller,
         announce,
     });
-    (store, cache)
+    (store, caches)
 }
 
 /// Evict the entries other controllers announce, until the bus closes.
 pub async fn invalidation_loop(
-    cache: Arc<CachedEntityStore>,
+    caches: Arc<Caches>,
     me: ControllerId,
     mut feed: Box<dyn Feed<CacheInvalidation>>,
 ) {
     while let Some(msg) = feed.next().await {
         if msg.from == me {
-            continue; // our own writes invalidated the cache already
+            continue; // our own writes invalidated the caches already
         }
         for id in &msg.ids {
-            cache.invalidate(id);
+            caches.invalidate(id);
         }
     }
 }
@@ -46,6 +113,7 @@ pub async fn invalidation_loop(
 #[derive(Debug)]
 struct AnnouncingStore {
     cache: Arc<CachedEntityStore>,
+    caches: Arc<Caches>,
     controller: ControllerId,
     announce: Arc<dyn Publisher<CacheInvalidation>>,
 }
@@ -70,7 +138,9 @@ impl EntityStore for AnnouncingStore {
 
     async fn put(&self, entity: NewEntity, expected_rev: Option<u64>) -> Result<u64> {
         let id = entity.id.clone();
+        self.caches.actions.invalidate(&id);
         let r = self.cache.put(entity, expected_rev).await;
+        self.caches.actions.invalidate(&id);
         if r.is_ok() {
             self.announce(&id).await;
         }
@@ -78,7 +148,9 @@ impl EntityStore for AnnouncingStore {
     }
 
     async fn delete(&self, id: &str, expected_rev: u64) -> Result<()> {
+        self.caches.actions.invalidate(id);
         let r = self.cache.delete(id, expected_rev).await;
+        self.caches.actions.invalidate(id);
         if r.is_ok() {
             self.announce(id).await;
         }

@@ -10,6 +10,8 @@ use serde_json::json;
 use whirl_core::messages;
 use whirl_store::StoreError;
 
+use crate::domain::Error as DomainError;
+
 /// The transaction id of a request (from `X-Request-ID` or generated), kept in request extensions.
 #[derive(Debug, Clone)]
 pub struct TransactionId(pub String);
@@ -63,15 +65,45 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ApiError::not_found(),
-            StoreError::AlreadyExists => ApiError::conflict(messages::RESOURCE_EXISTS),
-            StoreError::Conflict => ApiError::conflict(messages::CONFLICT_DETECTED),
-            StoreError::Backend(detail) => {
-                // Details stay in the server log; clients get the generic text.
-                tracing::error!(%detail, "store failure");
-                ApiError::internal()
+        DomainError::from(e).into()
+    }
+}
+
+/// The one mapping of domain errors to OpenWhisk's statuses (the message is already
+/// OpenWhisk's).
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let status = match &e {
+            DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
+            DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+            DomainError::NotFound => StatusCode::NOT_FOUND,
+            DomainError::Conflict(_) => StatusCode::CONFLICT,
+            DomainError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            DomainError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            DomainError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            DomainError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.message())
+    }
+}
+
+/// Errors of the parts that still speak HTTP (invocation, throttles) seen by domain logic: the
+/// inverse of the mapping above, so a round trip keeps status and message.
+impl From<ApiError> for DomainError {
+    fn from(e: ApiError) -> Self {
+        match e.status {
+            StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                DomainError::Invalid(e.message)
             }
+            StatusCode::FORBIDDEN => DomainError::Forbidden(e.message),
+            StatusCode::NOT_FOUND => DomainError::NotFound,
+            StatusCode::CONFLICT => DomainError::Conflict(e.message),
+            StatusCode::PAYLOAD_TOO_LARGE => DomainError::TooLarge(e.message),
+            StatusCode::UNPROCESSABLE_ENTITY => DomainError::Unprocessable(e.message),
+            StatusCode::TOO_MANY_REQUESTS => DomainError::Throttled(e.message),
+            StatusCode::SERVICE_UNAVAILABLE => DomainError::Unavailable,
+            _ => DomainError::Internal,
         }
     }
 }
@@ -145,7 +177,7 @@ pub async fn transaction_layer(mut req: Request, next: Next) -> Response {
                 format!("{}{}", messages::METHOD_NOT_ALLOWED, allow)
             }
             StatusCode::NOT_FOUND => messages::RESOURCE_DOES_NOT_EXIST.to_string(),
-            StatusCode::PAYLOAD_TOO_LARGE => "Request larger than allowed.".to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE => messages::REQUEST_TOO_LARGE.to_string(),
             s if s.is_server_error() => messages::INTERNAL_SERVER_ERROR.to_string(),
             s => s.canonical_reason().unwrap_or("Bad request").to_string(),
         };

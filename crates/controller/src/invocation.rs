@@ -123,7 +123,7 @@ pub struct Invocation {
 #[derive(Debug)]
 pub enum Waited {
     /// The stored record (DB form).
-    Done(Value),
+    Done(SharedJson),
     /// Still running after the wait; the caller gets 202 (a pending marker was written).
     Accepted,
 }
@@ -179,7 +179,7 @@ pub(crate) fn pending_record(
     id: &str,
     accepted_at: i64,
     kind: &str,
-) -> ActivationRecord {
+) -> ApiResult<ActivationRecord> {
     let fqn = &inv.action.fqn;
     let mut annotations = vec![
         KeyValue::new("path", json!(fqn.doc_id())),
@@ -206,14 +206,17 @@ pub(crate) fn pending_record(
         logs: vec![],
         annotations,
     };
-    ActivationRecord {
+    Ok(ActivationRecord {
         activation_id: id.to_string(),
         namespace: inv.who.namespace.clone(),
         entity_path: entity_path(inv),
         start: accepted_at,
         end: 0,
-        doc: serde_json::to_value(doc).unwrap_or(Value::Null),
-    }
+        doc: SharedJson::to_shared(&doc).map_err(|e| {
+            tracing::error!(error = %e, "cannot serialise a pending marker");
+            ApiError::internal()
+        })?,
+    })
 }
 
 pub(crate) fn entity_path(inv: &Invocation) -> String {
@@ -305,15 +308,19 @@ pub async fn invoke(
     if wait.is_zero() {
         if msg.store {
             let kind = inv.action.action.exec.kind.clone();
-            let marked = state
-                .inner
-                .stores
-                .activations
-                .put_pending(pending_record(&inv, &id, accepted_at, &kind), &owner)
-                .await;
+            let marked = match pending_record(&inv, &id, accepted_at, &kind) {
+                Ok(marker) => state
+                    .inner
+                    .stores
+                    .activations
+                    .put_pending(marker, &owner)
+                    .await
+                    .map_err(ApiError::from),
+                Err(e) => Err(e),
+            };
             if let Err(e) = marked {
                 acts.balancer.release(&id);
-                return Err(e.into());
+                return Err(e);
             }
         }
         acts.throttles.started(&inv.who.namespace);
@@ -354,13 +361,7 @@ async fn wait_for(
     wait: Duration,
 ) -> ApiResult<(String, Waited)> {
     match tokio::time::timeout(wait, rx).await {
-        Ok(Ok(Some(record))) => {
-            let record: Value = record.parse().map_err(|e| {
-                tracing::error!(error = %e, activation_id = %id, "unreadable completion record");
-                ApiError::internal()
-            })?;
-            Ok((id.to_string(), Waited::Done(record)))
-        }
+        Ok(Ok(Some(record))) => Ok((id.to_string(), Waited::Done(record))),
         _ => {
             state.inner.activations.forget(id);
             if store_enabled(&inv.who) {
@@ -370,7 +371,7 @@ async fn wait_for(
                     .inner
                     .stores
                     .activations
-                    .put_pending(pending_record(inv, id, accepted_at, &kind), owner)
+                    .put_pending(pending_record(inv, id, accepted_at, &kind)?, owner)
                     .await?;
             }
             Ok((id.to_string(), Waited::Accepted))

@@ -17,6 +17,7 @@ pub mod activation;
 pub mod auth;
 pub mod balancer;
 pub mod compositions;
+pub mod domain;
 pub mod entities;
 pub mod entity_cache;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod invocation;
 pub mod openapi;
 pub mod routes;
 pub mod throttle;
+pub mod web;
 
 /// Controller configuration (defaults equal OpenWhisk's where OpenWhisk has one).
 #[derive(Debug, Clone)]
@@ -59,6 +61,7 @@ pub(crate) struct Inner {
     pub(crate) config: ControllerConfig,
     pub(crate) identities: auth::IdentityCache,
     pub(crate) activations: invocation::Activations,
+    pub(crate) caches: Arc<entity_cache::Caches>,
 }
 
 /// Shared state of all handlers.
@@ -80,7 +83,7 @@ impl AppState {
         let completions = bus.completions(id).await?;
         let pings = bus.pings().await?;
         let invalidations = bus.invalidations().await?;
-        let (entities, cache) =
+        let (entities, caches) =
             entity_cache::coherent(stores.entities, id, bus.invalidation_publisher());
         let stores = Stores { entities, ..stores };
         let state = Self {
@@ -89,11 +92,12 @@ impl AppState {
                 config,
                 identities: auth::IdentityCache::default(),
                 activations: invocation::Activations::new(id, bus.activation_publisher(), balancer),
+                caches: caches.clone(),
             }),
         };
         tokio::spawn(invocation::completion_loop(state.clone(), completions));
         tokio::spawn(invocation::ping_loop(state.clone(), pings));
-        tokio::spawn(entity_cache::invalidation_loop(cache, id, invalidations));
+        tokio::spawn(entity_cache::invalidation_loop(caches, id, invalidations));
         Ok(state)
     }
 
@@ -108,6 +112,7 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
+    let web = web::router(state.clone());
     let api = routes::api_router();
     let routes = Router::new()
         .route("/", get(routes::info::root))
@@ -122,4 +127,5 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .fallback_service(routes)
         .layer(axum::middleware::from_fn(error::transaction_layer))
+        .merge(web)
 }

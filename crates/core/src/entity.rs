@@ -383,6 +383,50 @@ pub fn activation_api_view(stored: &Value) -> Value {
     v
 }
 
+/// [`activation_api_view`] over serialised JSON, without building a JSON tree: the record's
+/// fields are borrowed as raw JSON and written out again, with `response.statusCode` replaced by
+/// `status` and `success`, and `end`/`duration` as the API shows them. Every other field passes
+/// through as stored.
+pub fn activation_api_json(stored: &str) -> Result<String, serde_json::Error> {
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+
+    use serde_json::value::RawValue;
+
+    type RawMap<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
+    let mut doc: RawMap<'_> = serde_json::from_str(stored)?;
+    let int = |m: &RawMap<'_>, k: &str| -> i64 {
+        m.get(k)
+            .and_then(|v| serde_json::from_str::<i64>(v.get()).ok())
+            .unwrap_or(0)
+    };
+    let (start, end) = (int(&doc, "start"), int(&doc, "end"));
+    let duration_text;
+    if end == 0 {
+        doc.remove("end");
+        doc.remove("duration");
+    } else if !doc.contains_key("duration") {
+        duration_text = RawValue::from_string((end - start).to_string())?;
+        doc.insert(Cow::Borrowed("duration"), &duration_text);
+    }
+    let response_text;
+    if let Some(resp) = doc.get("response") {
+        if let Ok(mut resp) = serde_json::from_str::<RawMap<'_>>(resp.get()) {
+            let code = resp
+                .remove("statusCode")
+                .and_then(|c| serde_json::from_str::<u64>(c.get()).ok())
+                .unwrap_or(3);
+            let status = serde_json::value::to_raw_value(ActivationStatus::from_code(code).as_str())?;
+            let success = serde_json::value::to_raw_value(&(code == 0))?;
+            resp.insert(Cow::Borrowed("status"), &status);
+            resp.insert(Cow::Borrowed("success"), &success);
+            response_text = serde_json::value::to_raw_value(&resp)?;
+            doc.insert(Cow::Borrowed("response"), &response_text);
+        }
+    }
+    serde_json::to_string(&doc)
+}
+
 /// The list-summary form of a stored activation document.
 pub fn activation_summary(stored: &Value) -> Value {
     let mut out = Map::new();
@@ -420,6 +464,21 @@ pub fn activation_summary(stored: &Value) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn api_json_equals_the_api_view() {
+        for doc in [
+            json!({"activationId": "a", "start": 10, "end": 17, "logs": ["x"], "extra": {"k": [1]},
+                   "response": {"statusCode": 2, "result": {"error": "e"}, "size": 13}}),
+            json!({"start": 10, "end": 0, "duration": 4, "response": {"statusCode": 0, "result": {}}}),
+            json!({"start": 10, "end": 12, "duration": 9, "response": {"result": {}}}),
+            json!({"start": 1, "end": 2}),
+        ] {
+            let text = activation_api_json(&doc.to_string()).unwrap();
+            let got: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(got, activation_api_view(&doc), "{doc}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod entity;
 pub mod ids;
 pub mod json;
+pub mod keys;
 pub mod limits;
 pub mod messages;
 pub mod names;

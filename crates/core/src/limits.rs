@@ -181,9 +181,77 @@ pub fn validate_namespace_limits(v: &Value) -> Result<Map<String, Value>, String
     Ok(obj.clone())
 }
 
+/// A namespace's limit overrides, typed (the stored form is the JSON object that
+/// [`validate_namespace_limits`] accepts). `None` means the system default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocations_per_minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrent_invocations: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fires_per_minute: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_kinds: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_activations: Option<bool>,
+}
+
+impl NamespaceLimits {
+    /// The overrides of a stored limits document; anything unreadable counts as no override
+    /// (the document was validated when it was written).
+    pub fn from_document(doc: &Value) -> Self {
+        serde_json::from_value(doc.clone()).unwrap_or_default()
+    }
+
+    pub fn invocations_per_minute(&self, d: &NamespaceDefaults) -> u64 {
+        self.invocations_per_minute
+            .unwrap_or(d.invocations_per_minute)
+    }
+
+    pub fn concurrent_invocations(&self, d: &NamespaceDefaults) -> u64 {
+        self.concurrent_invocations
+            .unwrap_or(d.concurrent_invocations)
+    }
+
+    pub fn fires_per_minute(&self, d: &NamespaceDefaults) -> u64 {
+        self.fires_per_minute.unwrap_or(d.fires_per_minute)
+    }
+
+    /// Whether records of this namespace's activations are stored (default: yes).
+    pub fn stores_activations(&self) -> bool {
+        self.store_activations.unwrap_or(true)
+    }
+
+    /// Whether the namespace may use `kind` (every kind when no list is set).
+    pub fn allows_kind(&self, kind: &str) -> bool {
+        self.allowed_kinds
+            .as_ref()
+            .is_none_or(|k| k.iter().any(|a| a == kind))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_namespace_limits() {
+        let d = NamespaceDefaults::default();
+        let l = NamespaceLimits::from_document(&serde_json::json!({
+            "concurrentInvocations": 5, "allowedKinds": ["nodejs:20"], "storeActivations": false
+        }));
+        assert_eq!(l.concurrent_invocations(&d), 5);
+        assert_eq!(l.invocations_per_minute(&d), d.invocations_per_minute);
+        assert!(!l.stores_activations());
+        assert!(l.allows_kind("nodejs:20") && !l.allows_kind("python:3"));
+        assert!(NamespaceLimits::default().allows_kind("anything"));
+        assert_eq!(
+            serde_json::to_value(&l).unwrap(),
+            serde_json::json!({"concurrentInvocations": 5, "allowedKinds": ["nodejs:20"], "storeActivations": false})
+        );
+    }
 
     #[test]
     fn resolve_limits() {

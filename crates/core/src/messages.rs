@@ -115,3 +115,71 @@ pub fn deprecated_runtime(kind: &str) -> String {
         "The '{kind}' runtime is no longer supported. You may read and delete but not update or invoke this action."
     )
 }
+
+/// 400 on a negative `skip` of a list request (OpenWhisk's `listSkipOutOfRange`).
+pub fn list_skip_out_of_range(collection: &str, value: i64) -> String {
+    format!("The value '{value}' is not greater than or equal to 0 for {collection}.")
+}
+
+/// 400 on a `limit` or `skip` of a list request that is not an integer.
+pub fn argument_not_integer(collection: &str, value: &str) -> String {
+    format!("The value '{value}' is not an integer for {collection}.")
+}
+
+/// The trigger activation's log entry of an inactive rule.
+pub fn trigger_with_inactive_rule(rule: &str, action: &str) -> String {
+    format!("Rule '{rule}' is inactive, action '{action}' was not activated.")
+}
+
+/// 400 when an action's `limits.instances` is outside 1..=the namespace's concurrent invocations.
+pub fn instances_out_of_range(instances: u64, max: u64) -> String {
+    if instances == 0 {
+        format!("requirement failed: instances {instances} below allowed threshold of 1")
+    } else {
+        format!("requirement failed: instances {instances} exceeds allowed threshold of {max}")
+    }
+}
+
+/// 415: the supported media type follows OpenWhisk's "not supported" text.
+pub fn unsupported_media_type_expected(expected: &str) -> String {
+    format!("{UNSUPPORTED_MEDIA_TYPE} Expected:\n{expected}")
+}
+
+/// 413 from a body limit without a declared length.
+pub const REQUEST_TOO_LARGE: &str = "Request larger than allowed.";
+
+// Web actions (OpenWhisk `Messages` used by `WebActions.scala`).
+
+/// `.text` (or an application error) without the property to project.
+pub const WEB_PROPERTY_NOT_FOUND: &str = "Response does not include requested property.";
+/// 202 when a web action did not finish within the blocking wait.
+pub const WEB_RESPONSE_NOT_READY: &str = "Response not yet ready.";
+/// `.http`: the `content-type` header of the result cannot be parsed.
+pub const WEB_HTTP_UNKNOWN_CONTENT_TYPE: &str = "Response did not specify a known content-type.";
+/// `.http`: the body does not fit the declared content type.
+pub const WEB_HTTP_CONTENT_TYPE_ERROR: &str =
+    "Response type in header did not match generated content type.";
+/// A web action ended with a developer or whisk error.
+pub const WEB_ERROR_PROCESSING_REQUEST: &str = "There was an error processing your request.";
+/// 401 of a web action whose `require-whisk-auth` is not satisfied (pekko's default text).
+pub const WEB_UNAUTHORIZED: &str =
+    "Authentication is possible but has failed or not yet been provided.";
+
+/// The result of a web action does not fit the requested media type (`.json`, `.http`, ...).
+pub fn web_invalid_media(media_type: &str) -> String {
+    format!("Response is not valid '{media_type}'.")
+}
+
+/// 431 when the request headers of a web action are larger than allowed.
+pub fn web_request_headers_too_large(size: usize, max: usize) -> String {
+    format!("Request header fields too large: {size} > {max} bytes.")
+}
+
+/// 400 when a `.http` result sets more header bytes than allowed.
+pub fn web_response_headers_too_large(size: usize, max: usize) -> String {
+    format!("Response headers too large: {size} > {max} bytes.")
+}
+
+/// 400 on a `.` or `..` segment in the path after a web action's name.
+pub const WEB_PATH_DOT_SEGMENT: &str =
+    "The path after the action name may not contain '.' or '..' segments.";

@@ -20,9 +20,8 @@ use whirl_core::entity::{
 use whirl_core::json::SharedJson;
 use whirl_core::limits::MB;
 use whirl_core::now_millis;
-use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
 use whirl_runtime::{
-    ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, RunRequest,
+    ActivationEnv, ExecSpec, Container, ContainerFactory, ContainerSpec, InitRequest, RunRequest,
 };
 use whirl_store::{ActivationRecord, Stores};
 
@@ -186,7 +185,8 @@ pub async fn finish_interrupted(
     let n = pending.len();
     for mut rec in pending {
         let now = now_millis();
-        if let Some(obj) = rec.doc.as_object_mut() {
+        let mut doc: Value = rec.doc.parse().unwrap_or_else(|_| json!({}));
+        if let Some(obj) = doc.as_object_mut() {
             obj.insert("end".into(), json!(now.max(rec.start)));
             let resp = ActivationResponse::new(
                 ActivationStatus::WhiskError,
@@ -197,6 +197,8 @@ pub async fn finish_interrupted(
                 serde_json::to_value(resp).unwrap_or(Value::Null),
             );
         }
+        rec.doc = SharedJson::to_shared(&doc)
+            .map_err(|e| whirl_store::StoreError::Backend(format!("interrupted record: {e}")))?;
         rec.end = now.max(rec.start);
         stores.activations.put(rec).await?;
     }
@@ -288,6 +290,7 @@ async fn add_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
         kind: kind.clone(),
         memory_mb: memory,
         api_host: shared.config.api_host.clone(),
+        image: None,
         prewarm: true,
     };
     match shared.factory.create(spec).await {
@@ -336,21 +339,23 @@ async fn load_action(shared: &Shared, id: &str, rev: u64) -> Option<Arc<LoadedAc
     Some(entry)
 }
 
-/// The runtime kind that runs an action, or the developer error when it cannot run here.
+/// The runtime kind that runs an action, or the developer error when the container backend
+/// cannot run it (the factory decides: an image it cannot pull, native code missing, ...).
 /// `code` is the action's code attachment (the stored `exec` carries no code).
-fn runtime_kind(action: &WhiskAction, code: Option<&str>) -> Result<String, String> {
-    if action.exec.kind == BLACKBOX {
-        let image = action.exec.image.as_deref().unwrap_or("");
-        let native = image == NATIVE_IMAGE || image.starts_with(&format!("{NATIVE_IMAGE}:"));
-        if !native {
-            // No container engine runs images here: only native (dockerskeleton) actions.
-            return Err(format!("Failed to pull container image '{image}'."));
-        }
-        if code.is_none_or(|c| c.trim().is_empty()) && action.exec.code.is_none() {
-            return Err("Missing main/no code to execute.".into());
-        }
-    }
-    Ok(action.exec.kind.clone())
+fn runtime_kind(
+    factory: &dyn ContainerFactory,
+    action: &WhiskAction,
+    code: Option<&str>,
+) -> Result<String, String> {
+    let has_code = code.is_some_and(|c| !c.trim().is_empty())
+        || action.exec.code.as_deref().is_some_and(|c| !c.trim().is_empty());
+    factory
+        .supports(&ExecSpec {
+            kind: &action.exec.kind,
+            image: action.exec.image.as_deref(),
+            has_code,
+        })
+        .map_err(|e| e.0)
 }
 
 /// Everything known about one run, to build the record.
@@ -393,7 +398,7 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
         }
         Some(entry) => {
             let (action, code) = (&entry.action, &entry.code);
-            let run = match runtime_kind(action, code.as_deref()) {
+            let run = match runtime_kind(shared.factory.as_ref(), action, code.as_deref()) {
                 Err(e) => {
                     let now = now_millis();
                     failure(
@@ -410,11 +415,18 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
     };
     let doc = build_record(
         &msg,
-        &record,
+        record,
         annotations_limits.as_deref().map(|e| &e.action),
     );
-    let doc_json = serde_json::to_value(&doc).unwrap_or(Value::Null);
-    if msg.store {
+    // Serialised once: the same bytes are stored and handed to a blocking waiter.
+    let doc_json = match SharedJson::to_shared(&doc) {
+        Ok(j) => Some(j),
+        Err(e) => {
+            tracing::error!(error = %e, activation_id = %msg.activation_id, "cannot serialise the activation record");
+            None
+        }
+    };
+    let stored = if let (true, Some(doc_json)) = (msg.store, &doc_json) {
         let rec = ActivationRecord {
             activation_id: msg.activation_id.clone(),
             namespace: msg.user.namespace.clone(),
@@ -427,18 +439,14 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
             end: doc.end,
             doc: doc_json.clone(),
         };
-        if let Err(e) = shared.stores.activations.put(rec).await {
-            tracing::error!(error = %e, activation_id = %msg.activation_id, "cannot store the activation record");
-        }
-    }
-    // The result travels only to a waiter; a non-blocking caller reads the stored record.
-    let record = if msg.blocking {
-        SharedJson::to_shared(&doc_json)
-            .map_err(|e| tracing::error!(error = %e, "cannot serialise the activation record"))
-            .ok()
+        // Started now; reads issued from here on see it. The waiter is answered while the
+        // record commits (as OpenWhisk's invoker does), the delivery acknowledged after.
+        Some(shared.stores.activations.enqueue(rec))
     } else {
         None
     };
+    // The result travels only to a waiter; a non-blocking caller reads the stored record.
+    let record = if msg.blocking { doc_json } else { None };
     if let Err(e) = shared
         .completions
         .publish(CompletionMessage {
@@ -453,13 +461,18 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
     {
         tracing::warn!(error = %e, activation_id = %msg.activation_id, "cannot publish the completion");
     }
+    if let Some(stored) = stored {
+        if let Err(e) = stored.await {
+            tracing::error!(error = %e, activation_id = %msg.activation_id, "cannot store the activation record");
+        }
+    }
     // Acknowledged only now: the record is stored and the controller told.
     ack.ack().await;
 }
 
 fn build_record(
     msg: &ActivationMessage,
-    run: &Run,
+    run: Run,
     action: Option<&WhiskAction>,
 ) -> WhiskActivation {
     let name = msg.action_id.rsplit('/').next().unwrap_or("").to_string();
@@ -493,8 +506,8 @@ fn build_record(
         end: run.end.max(run.start),
         duration: Some((run.end - run.start).max(0)),
         cause: msg.cause.clone(),
-        response: ActivationResponse::new(run.status, run.result.clone()),
-        logs: run.logs.clone(),
+        response: ActivationResponse::new(run.status, run.result),
+        logs: run.logs,
         annotations,
     }
 }
@@ -562,6 +575,7 @@ async fn execute(
                 kind: kind.to_string(),
                 memory_mb: memory,
                 api_host: shared.config.api_host.clone(),
+                image: action.exec.image.clone(),
                 prewarm: false,
             };
             match shared.factory.create(spec).await {

@@ -1,15 +1,25 @@
-//! whirl-runtime: the container abstraction used by the invoker and the process backend.
+//! whirl-runtime: the container abstraction shared by the invoker and every container backend.
 //!
 //! A [`Container`] is created from a [`ContainerSpec`] by a [`ContainerFactory`] *before* the action
 //! code is known (so it can be a prewarmed "stem cell"), then initialized once with the code
-//! ([`Container::init`]) and run many times ([`Container::run`]).
+//! ([`Container::init`]) and run many times ([`Container::run`]). A factory also says which execs
+//! it can run at all ([`ContainerFactory::supports`]), so the invoker does not hard-code what a
+//! backend can do.
 //!
-//! The process backend ([`ProcessFactory`]) starts one launcher process per container (nodejs,
-//! python, or a POSIX shell launcher for native executables) and talks to it with the ActionLoop
-//! protocol over pipes: one JSON line in on stdin, one line out on fd 3, stdout/stderr are the
-//! logs, each interaction ends with a sentinel line on both log streams. The launcher sources in
-//! `launchers/` are embedded in the binary and passed on the command line (`node -e`,
-//! `python -c`, `sh -c`), so none of the runtime's own files must be visible in the sandbox.
+//! This crate holds only what is backend independent:
+//! - the abstraction ([`ContainerFactory`], [`Container`], [`ContainerSpec`], [`ExecSpec`],
+//!   [`InitRequest`], [`RunRequest`], [`ActivationEnv`], [`Outcome`], [`RuntimeError`]);
+//! - the ActionLoop framing and result classification ([`actionloop`]): how requests become
+//!   lines, the `!` developer-error convention, how a reply becomes status + result, truncation;
+//! - log collection primitives ([`logs`]): the sentinel, the log line format, bounded collection;
+//! - the exact OpenWhisk messages of action outcomes ([`messages`]);
+//! - the behaviour suite every backend must pass (module `behaviour`, feature `behaviour`).
+//!
+//! Backends live in their own crates: `whirl-runtime-process` (sandboxed launcher processes over
+//! pipes, the default), later `whirl-runtime-docker` and `whirl-runtime-wasm`. The runtime
+//! manifest with detected interpreters is process-backend specific and lives in
+//! `whirl-runtime-process`; the backend-independent catalogue of kinds (families, defaults,
+//! aliases) is `whirl_core::runtimes`.
 //!
 //! Protocol (ours, ActionLoop-shaped): the launcher writes `{"ok":true}` on fd 3 when it has
 //! started (stem cell ready); init is one line `{"init":{"name","main","dir","file","env"}}`
@@ -18,24 +28,12 @@
 //! `__OW_<KEY>`), answered by the raw JSON result. A reply starting with `!` (`!{"error":..}`)
 //! is a developer error detected by the launcher (sync throw, non-dictionary result, bad code):
 //! no JSON text starts with `!`, so raw ActionLoop results stay unambiguous.
-//!
-//! Native actions (`blackbox`): a POSIX `sh` launcher (no python or node needed in the action's
-//! view) runs `./exec '<input JSON>'` per activation with the `__OW_*` variables exported; every
-//! stdout line but the last is a log line, the last one is the result. As in the docker skeleton
-//! the input travels as `argv[1]`, so it is bounded by the kernel's 128 KiB per-argument limit.
-//!
-//! Each container has a host dir `<work_dir>/containers/<id>/action` (removed on destroy) where
-//! the runtime writes the code at init. In the sandbox that dir is bound read-only at
-//! `/.whirl-code`; `/action` is a private tmpfs capped at half the memory limit, into which the
-//! launcher copies the code before loading it. So `/action` is writable like the `/action` dir of
-//! OpenWhisk images, yet nothing an action writes reaches the host's disk, and its pages count
-//! against the action's memory limit. Without isolation the launcher uses the host dir in place.
 
-mod launch;
-mod logs;
-mod manifest;
-mod process;
-mod zipx;
+pub mod actionloop;
+#[cfg(feature = "behaviour")]
+#[doc(hidden)]
+pub mod behaviour;
+pub mod logs;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -45,9 +43,6 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 pub use logs::{format_log_line, rfc3339_nanos, LOG_SENTINEL};
-pub use manifest::{KindSpec, LauncherKind, RuntimeManifest, StemCell};
-pub use process::{Isolation, ProcessFactory, ProcessFactoryConfig};
-pub use zipx::{extract_zip, ZipLimits};
 
 /// Maximum size of an action result (whisk.activation.payload.max); larger results are truncated.
 pub const MAX_RESULT_BYTES: usize = 1_048_576;
@@ -89,7 +84,26 @@ pub struct ContainerSpec {
     /// A stem cell: it boots at the lowest CPU share, so that it yields to running actions,
     /// until [`Container::prioritize`] gives it the normal share when an activation takes it.
     pub prewarm: bool,
+    /// The exec's image (`exec.image` of blackbox actions), for backends that run images.
+    pub image: Option<String>,
 }
+
+/// What an action's exec needs, as far as choosing a backend goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecSpec<'a> {
+    /// `exec.kind` as stored (`nodejs:20`, `python:3`, `blackbox`).
+    pub kind: &'a str,
+    /// `exec.image` (blackbox actions).
+    pub image: Option<&'a str>,
+    /// Whether the action has code to run (inline or attachment, not blank).
+    pub has_code: bool,
+}
+
+/// An exec a factory cannot run; the message is the developer error of the activation
+/// (e.g. `Failed to pull container image 'x'.`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unsupported(pub String);
 
 /// `/init` payload.
 #[derive(Debug, Clone, Default)]
@@ -163,9 +177,17 @@ impl Outcome {
     }
 }
 
-/// Creates containers of the kinds in its manifest.
+/// Creates containers of the kinds it supports.
 #[async_trait]
 pub trait ContainerFactory: Send + Sync {
+    /// Whether this factory can run `exec`: `Ok` with the runtime kind to create containers of,
+    /// or the developer error to record. The default accepts every exec as its own kind (an
+    /// unknown kind then fails at [`ContainerFactory::create`] with
+    /// [`RuntimeError::UnknownKind`]); backends that cannot run some execs (images, missing
+    /// code) override it.
+    fn supports(&self, exec: &ExecSpec<'_>) -> Result<String, Unsupported> {
+        Ok(exec.kind.to_string())
+    }
     /// Starts a container (launcher process) that is ready for `init`.
     async fn create(&self, spec: ContainerSpec) -> Result<Box<dyn Container>>;
     /// Removes what a previous process left behind (work dirs, sandboxes); returns how many.
@@ -235,5 +257,33 @@ pub mod messages {
         format!(
             "Logs were truncated because the total bytes size exceeds the limit of {limit} bytes."
         )
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+
+    #[async_trait]
+    impl ContainerFactory for Nothing {
+        async fn create(&self, spec: ContainerSpec) -> Result<Box<dyn Container>> {
+            Err(RuntimeError::UnknownKind(spec.kind))
+        }
+        fn cleanup_leftovers(&self) -> Result<usize> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn default_supports_runs_the_kind_as_named() {
+        let exec = ExecSpec {
+            kind: "nodejs:20",
+            image: None,
+            has_code: true,
+        };
+        assert_eq!(Nothing.supports(&exec), Ok("nodejs:20".to_string()));
     }
 }

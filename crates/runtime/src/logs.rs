@@ -1,4 +1,11 @@
-//! Log and result line reading, timestamp formatting and bounded log collection.
+//! Log and result line reading, timestamp formatting and bounded log collection, independent of
+//! how a backend gets its streams (pipes of a process, a container engine's log stream).
+//!
+//! A backend turns each of the action's output streams into [`LogEvent`]s (for a byte stream,
+//! with [`spawn_log_reader`]) and feeds them to a [`LogCollector`] per interaction: lines are
+//! formatted as `<timestamp padded to 30> stdout|stderr: <text>`, capped by the log limit (one
+//! truncation notice, then nothing), and an interaction is complete when both streams showed
+//! [`LOG_SENTINEL`] or ended.
 
 use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,7 +19,7 @@ use crate::messages;
 pub const LOG_SENTINEL: &str = "XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX";
 
 /// Log lines longer than this are split (like docker's json-file driver at 16 KiB).
-pub(crate) const MAX_LOG_LINE: usize = 16 * 1024;
+pub const MAX_LOG_LINE: usize = 16 * 1024;
 
 /// RFC 3339 UTC timestamp with nanoseconds, e.g. `2016-09-21T12:03:35.619234386Z` (30 chars).
 pub fn rfc3339_nanos(t: SystemTime) -> String {
@@ -50,13 +57,13 @@ pub fn format_log_line(t: SystemTime, stream: &str, text: &str) -> String {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stream {
+pub enum Stream {
     Stdout = 0,
     Stderr = 1,
 }
 
 impl Stream {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
@@ -65,7 +72,7 @@ impl Stream {
 }
 
 #[derive(Debug)]
-pub(crate) enum LogEvent {
+pub enum LogEvent {
     Line(Stream, SystemTime, String),
     Sentinel(Stream),
     Eof(Stream),
@@ -73,7 +80,7 @@ pub(crate) enum LogEvent {
 
 /// A line read with a cap: `bytes` holds at most the cap, `total` counts the whole line.
 #[derive(Debug, Default)]
-pub(crate) struct CappedLine {
+pub struct CappedLine {
     pub bytes: Vec<u8>,
     pub total: usize,
 }
@@ -81,7 +88,7 @@ pub(crate) struct CappedLine {
 /// Reads one line (without the newline). With `split`, a line longer than `max` is returned in
 /// pieces of `max` bytes; otherwise the rest of the line is counted in `total` and dropped.
 /// Returns `None` at end of file with nothing read. Not cancel safe: pin the future.
-pub(crate) async fn read_capped_line<R: AsyncBufRead + Unpin>(
+pub async fn read_capped_line<R: AsyncBufRead + Unpin>(
     r: &mut R,
     max: usize,
     split: bool,
@@ -117,7 +124,7 @@ pub(crate) async fn read_capped_line<R: AsyncBufRead + Unpin>(
 }
 
 /// Reads a log stream forever, sending lines and sentinels; the channel bounds memory.
-pub(crate) fn spawn_log_reader<R: AsyncRead + Unpin + Send + 'static>(
+pub fn spawn_log_reader<R: AsyncRead + Unpin + Send + 'static>(
     reader: R,
     stream: Stream,
     tx: mpsc::Sender<LogEvent>,
@@ -151,7 +158,7 @@ pub(crate) fn spawn_log_reader<R: AsyncRead + Unpin + Send + 'static>(
 
 /// Collects the logs of one interaction, bounded by the log limit.
 #[derive(Debug)]
-pub(crate) struct LogCollector {
+pub struct LogCollector {
     pub lines: Vec<String>,
     bytes: u64,
     limit: u64,

@@ -29,6 +29,7 @@ pub async fn run_all(stores: &Stores) {
     activation_list_filters(stores).await;
     activation_pending(stores).await;
     activation_pending_per_owner(stores).await;
+    activation_enqueue_read_your_writes(stores).await;
     activation_concurrent_puts(stores, 200).await;
     auth_namespaces(stores).await;
 }
@@ -93,14 +94,20 @@ fn entity(kind: EntityKind, path: &str, name: &str, updated: i64) -> NewEntity {
 fn activation(namespace: &str, entity_path: &str, start: i64) -> ActivationRecord {
     let id = unique_activation_id();
     ActivationRecord {
-        doc: json!({"activationId": id, "namespace": namespace, "start": start,
-                    "response": {"statusCode": 0, "result": {"ok": true}}}),
+        doc: shared(json!({"activationId": id, "namespace": namespace, "start": start,
+                    "response": {"statusCode": 0, "result": {"ok": true}}})),
         activation_id: id,
         namespace: namespace.to_string(),
         entity_path: entity_path.to_string(),
         start,
         end: start + 5,
     }
+}
+
+/// An activation document as the store takes it.
+#[allow(clippy::expect_used)] // test helper: a `Value` always serialises
+pub fn shared(doc: serde_json::Value) -> crate::SharedJson {
+    crate::SharedJson::to_shared(&doc).expect("a JSON value serialises")
 }
 
 fn ids(entities: &[StoredEntity]) -> Vec<&str> {
@@ -464,7 +471,7 @@ pub async fn activation_put_get(stores: &Stores) {
 
     // Put replaces.
     let mut again = rec.clone();
-    again.doc = json!({"replaced": true});
+    again.doc = shared(json!({"replaced": true}));
     again.end = 0;
     ok(s.put(again.clone()).await, "put again");
     let got = ok(s.get(&ns, &rec.activation_id).await, "get").expect_some("record");
@@ -491,7 +498,7 @@ pub async fn activation_list_filters(stores: &Stores) {
     }
     // Same start as the first record: ordered by id among equal starts.
     let mut twin = activation(&ns, &hello, 1_000);
-    twin.doc = json!({"twin": true});
+    twin.doc = shared(json!({"twin": true}));
     all.push(twin);
     for r in &all {
         ok(s.put(r.clone()).await, "put");
@@ -614,7 +621,7 @@ pub async fn activation_pending(stores: &Stores) {
     assert_eq!(ok(s.get(&ns, &a.activation_id).await, "get pending"), None);
 
     let mut done = a.clone();
-    done.doc = json!({"done": true});
+    done.doc = shared(json!({"done": true}));
     ok(s.put(done.clone()).await, "complete a");
     let pending = pending_ids(ok(s.pending(OWNER).await, "pending"));
     assert_eq!(pending, vec![b.clone()]);
@@ -633,6 +640,33 @@ pub async fn activation_pending(stores: &Stores) {
 }
 
 const OWNER: &str = "invoker0";
+
+/// A record being enqueued is seen by every read issued after `enqueue` returned, before its
+/// future is awaited; the future then reports success.
+pub async fn activation_enqueue_read_your_writes(stores: &Stores) {
+    let s = &stores.activations;
+    let ns = unique("enqueued");
+    let recs: Vec<ActivationRecord> = (0..20)
+        .map(|i| activation(&ns, &format!("{ns}/a"), 100 + i))
+        .collect();
+    let mut pending = Vec::new();
+    for r in &recs {
+        pending.push(s.enqueue(r.clone()));
+        // Read at once, without awaiting the write.
+        assert_eq!(
+            ok(s.get(&ns, &r.activation_id).await, "get enqueued"),
+            Some(r.clone())
+        );
+    }
+    let q = ActivationQuery {
+        namespace: ns.clone(),
+        ..Default::default()
+    };
+    assert_eq!(ok(s.count(&q).await, "count enqueued"), 20);
+    for p in pending {
+        ok(p.await, "enqueued write");
+    }
+}
 
 /// Pending entries belong to their owner: one instance's recovery never sees another's.
 pub async fn activation_pending_per_owner(stores: &Stores) {

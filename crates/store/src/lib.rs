@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
+pub use whirl_core::json::SharedJson;
 
 pub mod behaviour;
 pub mod cache;
@@ -135,8 +136,9 @@ pub struct ActivationRecord {
     pub start: i64,
     /// Epoch ms, 0 when the activation has no end (trigger activations).
     pub end: i64,
-    /// The stored activation document.
-    pub doc: Value,
+    /// The stored activation document, serialised once by whoever built it and shared (the
+    /// same bytes go to the store and to a blocking waiter).
+    pub doc: SharedJson,
 }
 
 /// An activation list query; results are ordered by `start` descending, then id.
@@ -154,11 +156,20 @@ pub struct ActivationQuery {
     pub limit: Option<u64>,
 }
 
+/// A store operation already started, resolving when it is done.
+pub type StoreFuture<T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'static>>;
+
 #[async_trait]
 pub trait ActivationStore: Send + Sync + std::fmt::Debug {
     /// Insert or replace a record; also clears a pending entry with the same id. Durable when it
     /// returns (backends may group concurrent writes into one commit).
     async fn put(&self, record: ActivationRecord) -> Result<()>;
+    /// [`ActivationStore::put`], started now: activation reads through this store issued after
+    /// `enqueue` returns see the record (they wait for its commit if they must); the future
+    /// resolves when the record is durable. Lets the invoker answer a blocking caller while the
+    /// record commits, as OpenWhisk's invoker does, without a later read missing it.
+    fn enqueue(&self, record: ActivationRecord) -> StoreFuture<()>;
     async fn get(&self, namespace: &str, activation_id: &str) -> Result<Option<ActivationRecord>>;
     async fn list(&self, query: &ActivationQuery) -> Result<Vec<ActivationRecord>>;
     /// Count matching records (ignores skip and limit).

@@ -58,11 +58,12 @@ use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, ErrorCode, OptionalExtension, Row};
 use serde_json::Value;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
 
 use crate::{
     ActivationQuery, ActivationRecord, ActivationStore, AuthStore, EntityKind, EntityQuery,
-    EntityStore, NamespaceRecord, NewEntity, Result, Scope, StoreError, StoredEntity, Stores,
+    EntityStore, NamespaceRecord, NewEntity, Result, Scope, SharedJson, StoreError, StoreFuture,
+    StoredEntity, Stores,
 };
 
 /// File name used when [`open`] is given a directory.
@@ -142,6 +143,11 @@ pub fn open(dir_or_file: &Path) -> Result<Stores> {
 pub struct SqliteStore {
     path: PathBuf,
     writer: Option<mpsc::Sender<Box<dyn WriteJob>>>,
+    /// The sequence number of the last write handed to the writer (assigned and sent under this
+    /// lock, so the writer sees them in order).
+    submitted: Mutex<u64>,
+    /// The sequence number of the last write whose batch has finished (committed or failed).
+    committed: watch::Receiver<u64>,
     writer_thread: Option<JoinHandle<()>>,
     /// Stops the checkpointer when dropped.
     checkpoint_stop: Option<mpsc::Sender<()>>,
@@ -176,9 +182,10 @@ impl SqliteStore {
         migrate(&conn)?;
 
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let (committed_tx, committed) = watch::channel(0u64);
         let writer_thread = std::thread::Builder::new()
             .name("whirl-store-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, committed_tx))
             .map_err(|e| StoreError::Backend(format!("starting the store writer thread: {e}")))?;
         let checkpoint_conn = open_checkpointer(&path)?;
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
@@ -196,6 +203,8 @@ impl SqliteStore {
             }),
             path,
             writer: Some(tx),
+            submitted: Mutex::new(0),
+            committed,
             writer_thread: Some(writer_thread),
             checkpoint_stop: Some(stop_tx),
             checkpoint_thread: Some(checkpoint_thread),
@@ -235,22 +244,54 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        self.submit(fsync, op).await
+    }
+
+    /// Hand `op` to the writer now; the future resolves after its batch commits.
+    fn submit<T, F>(&self, fsync: bool, op: F) -> StoreFuture<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
         let (reply, rx) = oneshot::channel();
-        let job = Box::new(Job {
-            op: Some(op),
-            result: None,
-            reply,
-            fsync,
-        });
-        let sender = self
-            .writer
-            .as_ref()
-            .ok_or_else(|| StoreError::Backend("store writer is stopped".into()))?;
-        sender
-            .send(job)
-            .map_err(|_| StoreError::Backend("store writer is stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError::Backend("store writer stopped before replying".into()))?
+        let sent = match &self.writer {
+            None => Err(()),
+            Some(sender) => {
+                let mut seq = self.submitted.lock().unwrap_or_else(|e| e.into_inner());
+                let job = Box::new(Job {
+                    op: Some(op),
+                    result: None,
+                    reply,
+                    fsync,
+                    seq: *seq + 1,
+                });
+                match sender.send(job) {
+                    Ok(()) => {
+                        *seq += 1;
+                        Ok(())
+                    }
+                    Err(_) => Err(()),
+                }
+            }
+        };
+        Box::pin(async move {
+            sent.map_err(|()| StoreError::Backend("store writer is stopped".into()))?;
+            rx.await
+                .map_err(|_| StoreError::Backend("store writer stopped before replying".into()))?
+        })
+    }
+
+    /// Wait until every write submitted before this call has finished, so that a read sees
+    /// what this process has already handed to the writer (read-your-writes for
+    /// [`ActivationStore::enqueue`]). Free when nothing is in flight.
+    async fn settled(&self) {
+        let target = *self.submitted.lock().unwrap_or_else(|e| e.into_inner());
+        if *self.committed.borrow() >= target {
+            return;
+        }
+        let mut rx = self.committed.clone();
+        // An error means the writer is gone; the read then reports its own failure.
+        let _ = rx.wait_for(|c| *c >= target).await;
     }
 
     /// Run `op` on a read connection on the blocking pool.
@@ -470,6 +511,8 @@ trait WriteJob: Send {
     fn fsync(&self) -> bool;
     fn run(&mut self, conn: &Connection) -> bool;
     fn finish(self: Box<Self>, commit_error: Option<&str>);
+    /// Order of submission (see `SqliteStore::submitted`).
+    fn seq(&self) -> u64;
 }
 
 struct Job<T, F> {
@@ -477,6 +520,7 @@ struct Job<T, F> {
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
     fsync: bool,
+    seq: u64,
 }
 
 impl<T, F> WriteJob for Job<T, F>
@@ -486,6 +530,10 @@ where
 {
     fn fsync(&self) -> bool {
         self.fsync
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq
     }
 
     fn run(&mut self, conn: &Connection) -> bool {
@@ -512,7 +560,11 @@ where
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Box<dyn WriteJob>>,
+    committed: watch::Sender<u64>,
+) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::new();
     // The connection starts with `synchronous = FULL`; batches of activation records only need
     // process-crash durability (`NORMAL` in WAL mode: no fsync at commit).
@@ -537,7 +589,9 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(e) => tracing::error!("store: cannot switch synchronous mode: {e}"),
             }
         }
+        let last = batch.iter().map(|j| j.seq()).max().unwrap_or(0);
         run_batch(&conn, &mut batch);
+        committed.send_replace(last);
     }
     tracing::debug!("store writer stopped");
     if let Err((_, e)) = conn.close() {
@@ -662,7 +716,7 @@ fn activation_from_row(row: &Row<'_>) -> rusqlite::Result<ActivationRecord> {
         entity_path: row.get(2)?,
         start: row.get(3)?,
         end: row.get(4)?,
-        doc: json_text(row, 5)?,
+        doc: shared_json_text(row, 5)?,
     })
 }
 
@@ -677,6 +731,14 @@ fn namespace_from_row(row: &Row<'_>) -> rusqlite::Result<NamespaceRecord> {
 }
 
 const NAMESPACE_COLUMNS: &str = "namespace, subject, uuid, key_hash, limits";
+
+/// A stored activation document as shared JSON (checked, not parsed into a tree).
+fn shared_json_text(row: &Row<'_>, idx: usize) -> rusqlite::Result<SharedJson> {
+    let text = row.get_ref(idx)?.as_str()?;
+    SharedJson::from_text(text.to_string()).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
 
 fn to_json(v: &Value) -> Result<String> {
     serde_json::to_string(v).map_err(|e| backend("serializing document", e))
@@ -717,13 +779,13 @@ struct ActivationRow {
     entity_path: String,
     start: i64,
     end: i64,
-    doc: String,
+    doc: SharedJson,
 }
 
 impl ActivationRow {
     fn new(r: ActivationRecord) -> Result<ActivationRow> {
         Ok(ActivationRow {
-            doc: to_json(&r.doc)?,
+            doc: r.doc,
             activation_id: r.activation_id,
             namespace: r.namespace,
             entity_path: r.entity_path,
@@ -939,8 +1001,15 @@ impl EntityStore for SqliteStore {
 #[async_trait]
 impl ActivationStore for SqliteStore {
     async fn put(&self, record: ActivationRecord) -> Result<()> {
-        let row = ActivationRow::new(record)?;
-        self.write_with(false, move |conn| {
+        self.enqueue(record).await
+    }
+
+    fn enqueue(&self, record: ActivationRecord) -> StoreFuture<()> {
+        let row = match ActivationRow::new(record) {
+            Ok(r) => r,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        self.submit(false, move |conn| {
             let ctx = |e| backend(&format!("put activation {}", row.activation_id), e);
             conn.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO activations ({ACTIVATION_COLUMNS}) \
@@ -953,7 +1022,7 @@ impl ActivationStore for SqliteStore {
                     row.entity_path,
                     row.start,
                     row.end,
-                    row.doc
+                    row.doc.as_str()
                 ])
             })
             .map_err(ctx)?;
@@ -962,10 +1031,10 @@ impl ActivationStore for SqliteStore {
                 .map_err(ctx)?;
             Ok(())
         })
-        .await
     }
 
     async fn get(&self, namespace: &str, activation_id: &str) -> Result<Option<ActivationRecord>> {
+        self.settled().await;
         let namespace = namespace.to_string();
         let id = activation_id.to_string();
         self.read(move |conn| {
@@ -983,6 +1052,7 @@ impl ActivationStore for SqliteStore {
     }
 
     async fn list(&self, query: &ActivationQuery) -> Result<Vec<ActivationRecord>> {
+        self.settled().await;
         let (sql, params) = activation_list_sql(query);
         self.read(move |conn| {
             let mut stmt = conn
@@ -998,6 +1068,7 @@ impl ActivationStore for SqliteStore {
     }
 
     async fn count(&self, query: &ActivationQuery) -> Result<u64> {
+        self.settled().await;
         let (sql, params) = activation_count_sql(query);
         self.read(move |conn| {
             conn.prepare_cached(&sql)
@@ -1027,7 +1098,7 @@ impl ActivationStore for SqliteStore {
                     row.entity_path,
                     row.start,
                     row.end,
-                    row.doc,
+                    row.doc.as_str(),
                     owner
                 ])
             })
@@ -1038,6 +1109,7 @@ impl ActivationStore for SqliteStore {
     }
 
     async fn pending(&self, owner: &str) -> Result<Vec<ActivationRecord>> {
+        self.settled().await;
         let owner = owner.to_string();
         self.read(move |conn| {
             let mut stmt = conn
@@ -1187,7 +1259,7 @@ pub fn bulk_insert_activations_for_tests(
             ))
             .map_err(|e| backend("bulk insert: prepare", e))?;
         for r in records {
-            let doc = to_json(&r.doc)?;
+            let doc = r.doc.as_str();
             stmt.execute(params![
                 r.activation_id,
                 r.namespace,

@@ -43,6 +43,7 @@ behaviour_tests!(
     activation_list_filters,
     activation_pending,
     activation_pending_per_owner,
+    activation_enqueue_read_your_writes,
     auth_namespaces,
 );
 
@@ -93,7 +94,7 @@ async fn group_commit_isolates_failing_operations() {
                 entity_path: "ns/same".into(),
                 start: i,
                 end: i + 1,
-                doc: json!({"i": i}),
+                doc: behaviour::shared(json!({"i": i})),
             };
             activations.put(r).await.map(|()| false)
         });
@@ -145,7 +146,7 @@ async fn data_survives_reopen_and_connections_close_on_drop() {
         entity_path: "guest/hello".into(),
         start: 1,
         end: 2,
-        doc: json!({"response": {"result": {}}}),
+        doc: behaviour::shared(json!({"response": {"result": {}}})),
     };
     let mut pending = record.clone();
     pending.activation_id = "b".repeat(32);
@@ -297,7 +298,7 @@ fn sample_record(i: u64, namespace: &str, entity_path: &str, start: i64) -> Acti
         entity_path: entity_path.into(),
         start,
         end: start + 3,
-        doc: json!({"duration": 3}),
+        doc: behaviour::shared(json!({"duration": 3})),
     }
 }
 

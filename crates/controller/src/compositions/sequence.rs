@@ -81,11 +81,9 @@ pub(crate) async fn run(state: AppState, inv: Invocation, id: String, accepted_a
         match outcome {
             Ok((child_id, Waited::Done(record))) => {
                 logs.push(child_id);
-                duration += record.get("duration").and_then(Value::as_i64).unwrap_or(0);
-                let r: Option<ActivationResponse> = record
-                    .get("response")
-                    .and_then(|r| serde_json::from_value(r.clone()).ok());
-                let Some(r) = r else {
+                let component = record.parse::<ComponentRecord>().ok();
+                duration += component.as_ref().and_then(|c| c.duration).unwrap_or(0);
+                let Some(r) = component.map(|c| c.response) else {
                     response = ActivationResponse::new(
                         ActivationStatus::WhiskError,
                         json!({"error": "Sequence failed."}),
@@ -154,7 +152,13 @@ pub(crate) async fn run(state: AppState, inv: Invocation, id: String, accepted_a
         logs,
         annotations,
     };
-    let doc_json = serde_json::to_value(&doc).unwrap_or(Value::Null);
+    let doc_json = match SharedJson::to_shared(&doc) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, activation_id = %id, "cannot serialise the sequence record");
+            return;
+        }
+    };
     if store_enabled(&inv.who) {
         let rec = ActivationRecord {
             activation_id: id.clone(),
@@ -168,10 +172,13 @@ pub(crate) async fn run(state: AppState, inv: Invocation, id: String, accepted_a
             tracing::error!(error = %e, activation_id = %id, "cannot store the sequence record");
         }
     }
-    match SharedJson::to_shared(&doc_json) {
-        Ok(record) => state.inner.activations.complete_local(&id, record),
-        Err(e) => {
-            tracing::error!(error = %e, activation_id = %id, "cannot serialise the sequence record")
-        }
-    }
+    state.inner.activations.complete_local(&id, doc_json);
+}
+
+/// What a sequence reads from a component's record.
+#[derive(serde::Deserialize)]
+struct ComponentRecord {
+    #[serde(default)]
+    duration: Option<i64>,
+    response: ActivationResponse,
 }

@@ -14,43 +14,33 @@ use whirl_store::{EntityKind, Scope};
 
 use super::{check_kv_sizes, list_page, next_version};
 use crate::auth::{Auth, Identity};
-use crate::entities::{self, action_json, load, require_owner, resolve_action, resolve_package};
+use crate::domain::Error as DomainError;
+use crate::entities::{
+    self, action_json, find_action, load, require_owner, resolve_action, resolve_package,
+};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{entity_name, list_params, namespace_of, JsonBody, Query, Segments};
+use crate::extract::{list_params, ActionPath, ActionTarget, JsonBody, Query};
 use crate::AppState;
-
-/// The action addressed by the path segments after `actions/`: `(package, name)`.
-fn action_path(segs: &[String]) -> ApiResult<(Option<String>, String)> {
-    match segs {
-        [name] => Ok((None, entity_name(name)?)),
-        [pkg, name] if !name.is_empty() => Ok((Some(entity_name(pkg)?), entity_name(name)?)),
-        _ => Err(ApiError::not_found()),
-    }
-}
 
 /// GET `…/actions` and `…/actions/{pkg}/`.
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Segments(segs): Segments,
+    path: ActionPath,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&segs[0], &who)?;
+    let ns = path.namespace.resolve(&who);
     list_params(&q.0, "actions")?;
-    let scope = match &segs[2..] {
-        [] => {
+    let scope = match &path.target {
+        ActionTarget::Collection => {
             require_owner(&who, &ns, &ns)?;
             Scope::Namespace(ns.clone())
         }
-        [s] if s.is_empty() => {
-            require_owner(&who, &ns, &ns)?;
-            Scope::Namespace(ns.clone())
-        }
-        [pkg, s] if s.is_empty() => {
-            let rp = resolve_package(&state, &who, &ns, &entity_name(pkg)?).await?;
+        ActionTarget::Package(pkg) => {
+            let rp = resolve_package(&state, &who, &ns, pkg).await?;
             Scope::Path(rp.target_fqn.doc_id())
         }
-        _ => return Err(ApiError::not_found()),
+        ActionTarget::Action { .. } => return Err(ApiError::not_found()),
     };
     list_page(&state, EntityKind::Action, scope, &q.0, |d| {
         let binary = d
@@ -70,17 +60,17 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Segments(segs): Segments,
+    path: ActionPath,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&segs[0], &who)?;
-    if segs.len() == 4 && segs[3].is_empty() {
-        return list(State(state), Auth(who), Segments(segs), q).await;
+    let ns = path.namespace.resolve(&who);
+    if let ActionTarget::Package(_) = path.target {
+        return list(State(state), Auth(who), path, q).await;
     }
-    let (pkg, name) = action_path(&segs[2..])?;
+    let (pkg, name) = path.action()?;
     let with_code = q.get("code").is_none_or(crate::extract::parse_bool);
     let ra = resolve_action(&state, &who, &ns, pkg.as_deref(), &name, with_code).await?;
-    let mut action = ra.action;
+    let mut action = WhiskAction::clone(&ra.action);
     action.parameters = ra.params;
     Ok(Json(action_json(
         &action,
@@ -92,10 +82,10 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Segments(segs): Segments,
+    path: ActionPath,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&segs[0], &who)?;
-    let (pkg, name) = action_path(&segs[2..])?;
+    let ns = path.namespace.resolve(&who);
+    let (pkg, name) = path.action()?;
     let fqn = FullyQualifiedName::new(ns.clone(), pkg, name);
     require_owner(&who, &ns, &fqn.doc_id())?;
     let loaded: Option<entities::Loaded<WhiskAction>> =
@@ -114,12 +104,12 @@ pub async fn delete(
 pub async fn put(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Segments(segs): Segments,
+    path: ActionPath,
     q: Query,
     JsonBody(body): JsonBody<ActionPut>,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&segs[0], &who)?;
-    let (pkg, name) = action_path(&segs[2..])?;
+    let ns = path.namespace.resolve(&who);
+    let (pkg, name) = path.action()?;
     let fqn = FullyQualifiedName::new(ns.clone(), pkg.clone(), name);
     require_owner(&who, &ns, &fqn.doc_id())?;
     check_kv_sizes(body.parameters.as_ref(), body.annotations.as_ref())?;
@@ -252,13 +242,8 @@ fn check_instances(state: &AppState, who: &Identity, limits: &ActionLimits) -> A
         .and_then(Value::as_u64)
         .unwrap_or(state.inner.config.namespace_defaults.concurrent_invocations);
     if instances == 0 || instances > max {
-        let (rel, bound) = if instances == 0 {
-            ("below", 1)
-        } else {
-            ("exceeds", max)
-        };
-        return Err(ApiError::bad_request(format!(
-            "requirement failed: instances {instances} {rel} allowed threshold of {bound}"
+        return Err(ApiError::bad_request(messages::instances_out_of_range(
+            instances, max,
         )));
     }
     Ok(())
@@ -382,7 +367,7 @@ async fn validate_sequence(
         if depth > 64 || visits > 10_000 {
             return Err(ApiError::bad_request(messages::SEQUENCE_IS_TOO_LONG));
         }
-        let ra = resolve_action(
+        let ra = find_action(
             state,
             who,
             &f.namespace,
@@ -391,12 +376,12 @@ async fn validate_sequence(
             false,
         )
         .await
-        .map_err(|e| match e.status {
-            axum::http::StatusCode::FORBIDDEN => e,
+        .map_err(|e| match e {
+            DomainError::Forbidden(_) => e.into(),
             _ => ApiError::bad_request(messages::SEQUENCE_COMPONENT_NOT_FOUND),
         })?;
         if ra.action.exec.kind == SEQUENCE {
-            for c in ra.action.exec.components.unwrap_or_default().iter().rev() {
+            for c in ra.action.exec.components.clone().unwrap_or_default().iter().rev() {
                 if let Ok(inner) = FullyQualifiedName::parse(c, &ra.fqn.namespace) {
                     work.push((inner, depth + 1));
                 }

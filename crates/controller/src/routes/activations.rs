@@ -1,10 +1,10 @@
 //! `/namespaces/{ns}/activations`: activation records (spec §1.7, §2.2).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
-use whirl_core::entity::{activation_api_view, activation_summary};
-use whirl_core::ids::validate_activation_id;
+use axum::response::IntoResponse;
+use whirl_core::entity::{activation_api_json, activation_api_view, activation_summary};
 use whirl_core::messages;
 use whirl_core::names::validate_name;
 use whirl_store::{ActivationQuery, ActivationRecord};
@@ -13,7 +13,7 @@ use super::count_json;
 use crate::auth::Auth;
 use crate::entities::require_owner;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{list_params, namespace_of, parse_bool, Query};
+use crate::extract::{list_params, parse_bool, ActivationPath, NamespacePath, Query};
 use crate::AppState;
 
 fn epoch(v: &str) -> ApiResult<i64> {
@@ -27,10 +27,10 @@ fn epoch(v: &str) -> ApiResult<i64> {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path(ns): Path<String>,
+    path: NamespacePath,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
+    let ns = path.namespace.resolve(&who);
     require_owner(&who, &ns, &ns)?;
     let p = list_params(&q.0, "activations")?;
     let docs = q.get("docs").is_some_and(parse_bool);
@@ -67,24 +67,28 @@ pub async fn list(
         activation_summary
     };
     Ok(Json(Value::Array(
-        list.iter().map(|r| view(&r.doc)).collect(),
+        list.iter().map(|r| view(&doc_value(r))).collect(),
     )))
+}
+
+/// A stored record as a JSON tree (for the list forms; single records are answered from the
+/// text).
+fn doc_value(r: &ActivationRecord) -> Value {
+    r.doc.parse().unwrap_or(Value::Null)
 }
 
 async fn load(
     state: &AppState,
     who: &crate::auth::Identity,
-    ns: &str,
-    id: &str,
+    path: &ActivationPath,
 ) -> ApiResult<ActivationRecord> {
-    let ns = namespace_of(ns, who)?;
+    let ns = path.namespace.resolve(who);
     require_owner(who, &ns, &ns)?;
-    validate_activation_id(id).map_err(ApiError::bad_request)?;
     state
         .inner
         .stores
         .activations
-        .get(&ns, &id.to_ascii_lowercase())
+        .get(&ns, &path.id)
         .await?
         .ok_or_else(ApiError::not_found)
 }
@@ -93,21 +97,30 @@ async fn load(
 pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
-    let r = load(&state, &who, &ns, &id).await?;
-    Ok(Json(activation_api_view(&r.doc)))
+    path: ActivationPath,
+) -> ApiResult<axum::response::Response> {
+    let r = load(&state, &who, &path).await?;
+    let view = activation_api_json(r.doc.as_str()).map_err(|e| {
+        tracing::error!(error = %e, activation_id = %r.activation_id, "unreadable activation record");
+        ApiError::internal()
+    })?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        view,
+    )
+        .into_response())
 }
 
 /// GET `…/activations/{id}/logs`.
 pub async fn logs(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, id)): Path<(String, String)>,
+    path: ActivationPath,
 ) -> ApiResult<Json<Value>> {
-    let r = load(&state, &who, &ns, &id).await?;
+    let r = load(&state, &who, &path).await?;
+    let doc = doc_value(&r);
     Ok(Json(
-        json!({ "logs": r.doc.get("logs").cloned().unwrap_or_else(|| json!([])) }),
+        json!({ "logs": doc.get("logs").cloned().unwrap_or_else(|| json!([])) }),
     ))
 }
 
@@ -115,10 +128,10 @@ pub async fn logs(
 pub async fn result(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, id)): Path<(String, String)>,
+    path: ActivationPath,
 ) -> ApiResult<Json<Value>> {
-    let r = load(&state, &who, &ns, &id).await?;
-    let api = activation_api_view(&r.doc);
+    let r = load(&state, &who, &path).await?;
+    let api = activation_api_view(&doc_value(&r));
     Ok(Json(
         api.get("response").cloned().unwrap_or_else(|| json!({})),
     ))

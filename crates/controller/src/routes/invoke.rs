@@ -7,8 +7,11 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use whirl_core::entity::activation_api_view;
+use whirl_core::entity::activation_api_json;
+use whirl_core::json::SharedJson;
 use whirl_core::limits::MAX_PAYLOAD_BYTES;
 use whirl_core::messages;
 
@@ -16,9 +19,7 @@ use crate::activation::{self, check_invoke_throttles, Invocation, Waited};
 use crate::auth::Auth;
 use crate::entities::resolve_action;
 use crate::error::{ApiError, ApiResult, TransactionId};
-use crate::extract::{
-    content_length, entity_name, namespace_of, parse_json, read_body, Query, Segments,
-};
+use crate::extract::{content_length, parse_json, read_body, ActionPath, ActionTarget, Query};
 use crate::AppState;
 
 /// The longest a blocking invoke waits (`max-wait-for-blocking-activation`).
@@ -45,32 +46,78 @@ pub(crate) fn with_activation_id(mut r: Response, id: &str) -> Response {
     r
 }
 
+/// The part of a stored record a blocking answer needs, borrowed from its JSON text.
+#[derive(Deserialize)]
+struct RecordHead<'a> {
+    #[serde(borrow)]
+    response: ResponseHead<'a>,
+}
+
+#[derive(Deserialize)]
+struct ResponseHead<'a> {
+    #[serde(rename = "statusCode", default)]
+    status_code: Option<u64>,
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+}
+
 /// HTTP status of a finished blocking activation: 200, 502 (application or developer error),
 /// 500 (whisk error).
-fn status_of(record: &Value) -> StatusCode {
-    match record
-        .pointer("/response/statusCode")
-        .and_then(Value::as_u64)
-    {
+fn status_of(status_code: Option<u64>) -> StatusCode {
+    match status_code {
         Some(0) => StatusCode::OK,
         Some(1) | Some(2) => StatusCode::BAD_GATEWAY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The answer to a blocking invoke that finished: the result alone (`result=true`, or when the
+/// result is an array) or the record's API view, written from the record's JSON text without
+/// building a JSON tree.
+pub(crate) fn finished(record: &SharedJson, result_only: bool) -> ApiResult<Response> {
+    let unreadable = |e: serde_json::Error| {
+        tracing::error!(error = %e, "unreadable activation record");
+        ApiError::internal()
+    };
+    let head: RecordHead<'_> = record.parse().map_err(unreadable)?;
+    let status = status_of(head.response.status_code);
+    let result = head.response.result.map(RawValue::get);
+    let bare = result.is_some_and(|r| r.trim_start().starts_with('['));
+    if result_only || bare {
+        return Ok(json_response(
+            status,
+            result.unwrap_or("{}").to_string(),
+        ));
+    }
+    let view = activation_api_json(record.as_str()).map_err(unreadable)?;
+    Ok(json_response(status, view))
+}
+
 /// POST `…/actions/[{pkg}/]{name}?blocking&result&timeout`.
 pub async fn invoke(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Segments(segs): Segments,
+    path: ActionPath,
     q: Query,
     req: Request,
 ) -> ApiResult<Response> {
-    let ns = namespace_of(&segs[0], &who)?;
-    let (pkg, name) = match &segs[2..] {
-        [name] => (None, entity_name(name)?),
-        [pkg, name] => (Some(entity_name(pkg)?), entity_name(name)?),
-        _ => return Err(ApiError::not_found()),
+    let ns = path.namespace.resolve(&who);
+    let (pkg, name) = match path.target {
+        ActionTarget::Action { package, name } => (package, name),
+        // `…/actions/{pkg}/` names no action: its empty name is invalid.
+        ActionTarget::Package(_) => {
+            return Err(ApiError::bad_request(messages::ENTITY_ILLEGAL_CHARS))
+        }
+        ActionTarget::Collection => return Err(ApiError::not_found()),
     };
     let blocking = q.flag("blocking");
     let result_only = q.flag("result");
@@ -109,21 +156,7 @@ pub async fn invoke(
         Waited::Accepted => {
             (StatusCode::ACCEPTED, Json(json!({ "activationId": id }))).into_response()
         }
-        Waited::Done(mut record) => {
-            let status = status_of(&record);
-            let bare = record
-                .pointer("/response/result")
-                .is_some_and(Value::is_array);
-            if result_only || bare {
-                // The result alone needs no API view (which copies the whole record).
-                let result = record
-                    .pointer_mut("/response/result")
-                    .map_or_else(|| json!({}), Value::take);
-                (status, Json(result)).into_response()
-            } else {
-                (status, Json(activation_api_view(&record))).into_response()
-            }
-        }
+        Waited::Done(record) => finished(&record, result_only)?,
     };
     Ok(with_activation_id(resp, &id))
 }

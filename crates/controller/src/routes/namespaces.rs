@@ -1,13 +1,13 @@
 //! `/namespaces` and `/namespaces/{ns}/limits`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::auth::Auth;
 use crate::entities::require_owner;
 use crate::error::ApiResult;
-use crate::extract::namespace_of;
+use crate::extract::NamespacePath;
 use crate::AppState;
 
 /// GET `/namespaces`: the caller's namespace.
@@ -19,9 +19,9 @@ pub async fn list(Auth(who): Auth) -> Json<Value> {
 pub async fn limits(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path(ns): Path<String>,
+    path: NamespacePath,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
+    let ns = path.namespace.resolve(&who);
     require_owner(&who, &ns, &ns)?;
     let c = &state.inner.config;
     let d = &c.namespace_defaults;

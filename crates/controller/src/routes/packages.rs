@@ -1,6 +1,6 @@
 //! `/namespaces/{ns}/packages`: packages and bindings (spec §1.4).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 use whirl_core::entity::{kv_get, kv_set, PackagePut, WhiskPackage};
@@ -12,7 +12,7 @@ use super::{check_kv_sizes, count_json, next_version};
 use crate::auth::Auth;
 use crate::entities::{self, load, owns, require_owner, resolve_package, Loaded};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{entity_name, list_params, namespace_of, JsonBody, Query};
+use crate::extract::{list_params, EntityPath, JsonBody, NamespacePath, Query};
 use crate::AppState;
 
 fn summary(d: &Value) -> Value {
@@ -31,10 +31,10 @@ fn summary(d: &Value) -> Value {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path(ns): Path<String>,
+    path: NamespacePath,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
+    let ns = path.namespace.resolve(&who);
     let p = list_params(&q.0, "packages")?;
     let store = &state.inner.stores.entities;
     let scope = Scope::Path(ns.clone());
@@ -91,10 +91,10 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
-    let name = entity_name(&name)?;
+    let ns = path.namespace.resolve(&who);
+    let name = path.name;
     let rp = resolve_package(&state, &who, &ns, &name).await?;
     let q = EntityQuery {
         kind: EntityKind::Action,
@@ -131,12 +131,12 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
     q: Query,
     JsonBody(body): JsonBody<PackagePut>,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
-    let name = entity_name(&name)?;
+    let ns = path.namespace.resolve(&who);
+    let name = path.name;
     let fqn = FullyQualifiedName::new(ns.clone(), None, name.clone());
     require_owner(&who, &ns, &fqn.doc_id())?;
     if name == "default" {
@@ -247,11 +247,11 @@ pub async fn put(
 pub async fn delete(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
-    let name = entity_name(&name)?;
+    let ns = path.namespace.resolve(&who);
+    let name = path.name;
     let fqn = FullyQualifiedName::new(ns.clone(), None, name);
     require_owner(&who, &ns, &fqn.doc_id())?;
     let pkg: Loaded<WhiskPackage> = load(&state, EntityKind::Package, &fqn.doc_id(), false)

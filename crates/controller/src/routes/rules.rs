@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 use whirl_core::entity::{PathName, ReducedRule, RulePut, WhiskRule, WhiskTrigger};
@@ -13,17 +13,17 @@ use whirl_store::{EntityKind, Scope, StoreError};
 
 use super::{check_kv_sizes, list_page, next_version};
 use crate::auth::{Auth, Identity};
-use crate::entities::{self, load, require_owner, resolve_action, Loaded};
+use crate::domain::Error as DomainError;
+use crate::entities::{self, find_action, load, require_owner, Loaded};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{entity_name, namespace_of, JsonBody, Query};
+use crate::extract::{EntityPath, JsonBody, NamespacePath, Query};
 use crate::AppState;
 
-pub const ACTIVE: &str = "active";
-pub const INACTIVE: &str = "inactive";
+pub use crate::domain::{ACTIVE, INACTIVE};
 
-fn addressed(who: &Identity, ns: &str, name: &str) -> ApiResult<FullyQualifiedName> {
-    let ns = namespace_of(ns, who)?;
-    let fqn = FullyQualifiedName::new(ns.clone(), None, entity_name(name)?);
+fn addressed(who: &Identity, path: EntityPath) -> ApiResult<FullyQualifiedName> {
+    let ns = path.namespace.resolve(who);
+    let fqn = FullyQualifiedName::new(ns.clone(), None, path.name);
     require_owner(who, &ns, &fqn.doc_id())?;
     Ok(fqn)
 }
@@ -93,8 +93,8 @@ async fn update_trigger_links(
         )
         .await
         {
-            Err(e) if e.message == messages::CONFLICT_DETECTED => continue,
-            other => return other.map(|_| ()),
+            Err(DomainError::Conflict(m)) if m == messages::CONFLICT_DETECTED => continue,
+            other => return Ok(other.map(|_| ())?),
         }
     }
     Err(ApiError::conflict(messages::CONFLICT_DETECTED))
@@ -123,10 +123,10 @@ fn reference(v: Option<&Value>, who: &Identity) -> Option<FullyQualifiedName> {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path(ns): Path<String>,
+    path: NamespacePath,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
+    let ns = path.namespace.resolve(&who);
     require_owner(&who, &ns, &ns)?;
     list_page(&state, EntityKind::Rule, Scope::Path(ns), &q.0, |d| d).await
 }
@@ -135,9 +135,9 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
 ) -> ApiResult<Json<Value>> {
-    let fqn = addressed(&who, &ns, &name)?;
+    let fqn = addressed(&who, path)?;
     let r: Loaded<WhiskRule> = load(&state, EntityKind::Rule, &fqn.doc_id(), false)
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -149,11 +149,11 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
     q: Query,
     JsonBody(body): JsonBody<RulePut>,
 ) -> ApiResult<Json<Value>> {
-    let fqn = addressed(&who, &ns, &name)?;
+    let fqn = addressed(&who, path)?;
     check_kv_sizes(None, body.annotations.as_ref())?;
     let rule_id = fqn.doc_id();
     let existing: Option<Loaded<WhiskRule>> =
@@ -213,7 +213,7 @@ pub async fn put(
             &trigger.to_string(),
         )));
     }
-    resolve_action(
+    find_action(
         &state,
         &who,
         &action.namespace,
@@ -222,8 +222,8 @@ pub async fn put(
         false,
     )
     .await
-    .map_err(|e| match e.status {
-        axum::http::StatusCode::FORBIDDEN => e,
+    .map_err(|e| match e {
+        DomainError::Forbidden(_) => e.into(),
         _ => ApiError::bad_request(messages::rule_entity_missing("action", &action.to_string())),
     })?;
     let now = now_millis();
@@ -294,10 +294,10 @@ pub async fn put(
 pub async fn set_status(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<&'static str> {
-    let fqn = addressed(&who, &ns, &name)?;
+    let fqn = addressed(&who, path)?;
     let status = match body.get("status").and_then(Value::as_str) {
         Some(s) if s == ACTIVE || s == INACTIVE => s.to_string(),
         _ => return Err(ApiError::bad_request(messages::BAD_RULE_STATUS)),
@@ -331,9 +331,9 @@ pub async fn set_status(
 pub async fn delete(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
 ) -> ApiResult<Json<Value>> {
-    let fqn = addressed(&who, &ns, &name)?;
+    let fqn = addressed(&who, path)?;
     let rule_id = fqn.doc_id();
     let r: Loaded<WhiskRule> = load(&state, EntityKind::Rule, &rule_id, false)
         .await?

@@ -1,6 +1,6 @@
 //! `/namespaces/{ns}/triggers`: trigger CRUD (spec §1.5). Firing is in `fire`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 use whirl_core::entity::{kv_get, TriggerPut, WhiskTrigger};
@@ -12,17 +12,17 @@ use super::{check_kv_sizes, list_page, next_version};
 use crate::auth::Auth;
 use crate::entities::{self, load, require_owner, Loaded};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{entity_name, namespace_of, JsonBody, Query};
+use crate::extract::{EntityPath, JsonBody, NamespacePath, Query};
 use crate::AppState;
 
 /// GET `…/triggers`.
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path(ns): Path<String>,
+    path: NamespacePath,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let ns = namespace_of(&ns, &who)?;
+    let ns = path.namespace.resolve(&who);
     require_owner(&who, &ns, &ns)?;
     list_page(&state, EntityKind::Trigger, Scope::Path(ns), &q.0, |d| {
         json!({"namespace": d["namespace"], "name": d["name"], "version": d["version"],
@@ -40,9 +40,9 @@ async fn load_trigger(
         .ok_or_else(ApiError::not_found)
 }
 
-fn addressed(who: &crate::auth::Identity, ns: &str, name: &str) -> ApiResult<FullyQualifiedName> {
-    let ns = namespace_of(ns, who)?;
-    let fqn = FullyQualifiedName::new(ns.clone(), None, entity_name(name)?);
+fn addressed(who: &crate::auth::Identity, path: EntityPath) -> ApiResult<FullyQualifiedName> {
+    let ns = path.namespace.resolve(who);
+    let fqn = FullyQualifiedName::new(ns.clone(), None, path.name);
     require_owner(who, &ns, &fqn.doc_id())?;
     Ok(fqn)
 }
@@ -51,9 +51,9 @@ fn addressed(who: &crate::auth::Identity, ns: &str, name: &str) -> ApiResult<Ful
 pub async fn get(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
 ) -> ApiResult<Json<Value>> {
-    let fqn = addressed(&who, &ns, &name)?;
+    let fqn = addressed(&who, path)?;
     let t = load_trigger(&state, &fqn).await?;
     Ok(Json(
         serde_json::to_value(t.entity).map_err(|_| ApiError::internal())?,
@@ -64,9 +64,9 @@ pub async fn get(
 pub async fn delete(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
 ) -> ApiResult<Json<Value>> {
-    let fqn = addressed(&who, &ns, &name)?;
+    let fqn = addressed(&who, path)?;
     let t = load_trigger(&state, &fqn).await?;
     state
         .inner
@@ -83,11 +83,11 @@ pub async fn delete(
 pub async fn put(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Path((ns, name)): Path<(String, String)>,
+    path: EntityPath,
     q: Query,
     JsonBody(body): JsonBody<TriggerPut>,
 ) -> ApiResult<Json<Value>> {
-    let fqn = addressed(&who, &ns, &name)?;
+    let fqn = addressed(&who, path)?;
     check_kv_sizes(body.parameters.as_ref(), body.annotations.as_ref())?;
     if let Some(feed) = body.annotations.as_ref().and_then(|a| kv_get(a, "feed")) {
         let valid = feed

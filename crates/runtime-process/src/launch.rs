@@ -10,7 +10,7 @@ use command_fds::{CommandFdExt, FdMapping};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
-use crate::{Result, RuntimeError};
+use whirl_runtime::{Result, RuntimeError};
 
 /// Everything needed to start one launcher process.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use crate::{Result, RuntimeError};
+use whirl_runtime::{Result, RuntimeError};
 
 /// Bounds on what an archive may expand to.
 #[derive(Debug, Clone, Copy)]

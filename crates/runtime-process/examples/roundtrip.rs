@@ -1,6 +1,6 @@
 //! Measures the direct pipe round trip to a warm launcher (`Container::run`), and cold start.
 //!
-//! `cargo run --release -p whirl-runtime --example roundtrip [-- N]`
+//! `cargo run --release -p whirl-runtime-process --example roundtrip [-- N]`
 //! Env: `WHIRL_SANDBOX_INIT=<path to whirl-sandbox-init>` runs through the sandbox (root).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use whirl_runtime::*;
+use whirl_runtime_process::*;
 
 fn isolation() -> Isolation {
     match std::env::var_os("WHIRL_SANDBOX_INIT") {
@@ -60,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
                 memory_mb: 256,
                 api_host: "http://127.0.0.1:3233".into(),
                 prewarm: false,
+                image: None,
             })
             .await?;
         let created = t0.elapsed();

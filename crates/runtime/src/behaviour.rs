@@ -1,14 +1,126 @@
-//! Behaviour suite run against every isolation of the process backend.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! The behaviour suite every container backend must pass.
+//!
+//! Each `pub async fn` (but the helpers) checks one behaviour of the [`ContainerFactory`] it is
+//! given and panics on the first deviation. The kinds used are `nodejs:default`/`nodejs:20`,
+//! `python:default`/`python:3` and `blackbox` (native executables). A backend's integration test
+//! only has to build a factory and call these, e.g.
+//! `whirl_runtime::behaviour::node_errors(&factory).await` (see `whirl-runtime-process`'s
+//! `tests/`). Container ids carry the process id, so separate test binaries do not collide.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::io::{Cursor, Write};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use whirl_runtime::*;
+use base64::Engine;
+use serde_json::{json, Value};
 
-use super::*;
+use crate::{
+    ActivationEnv, ActivationStatus, Container, ContainerFactory, ContainerSpec, InitRequest,
+    Outcome, RunOutcome, RunRequest, RuntimeError,
+};
 
-pub async fn node_sync_and_env(f: &ProcessFactory) {
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+pub const T: Duration = Duration::from_secs(20);
+pub const LOG_LIMIT: u64 = 10 * 1024 * 1024;
+
+pub fn spec(id: &str, kind: &str) -> ContainerSpec {
+    ContainerSpec {
+        id: format!("{id}-{}", std::process::id()),
+        kind: kind.into(),
+        memory_mb: 256,
+        api_host: "http://127.0.0.1:3233".into(),
+        prewarm: false,
+        image: None,
+    }
+}
+
+pub fn act_env() -> ActivationEnv {
+    ActivationEnv {
+        namespace: "guest".into(),
+        action_name: "/guest/hello".into(),
+        action_version: "0.0.1".into(),
+        activation_id: "a1b2c3".into(),
+        transaction_id: "tid".into(),
+        deadline: "1700000060000".into(),
+        api_key: Some("uuid:key".into()),
+    }
+}
+
+pub fn init_req(code: &str, main: &str) -> InitRequest {
+    InitRequest {
+        name: "hello".into(),
+        main: main.into(),
+        code: code.into(),
+        binary: false,
+        env: [("__OW_NAMESPACE".to_string(), "guest".to_string())].into(),
+    }
+}
+
+pub fn zip_req(files: &[(&str, &str, u32)], main: &str) -> InitRequest {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, data, mode) in files {
+        w.start_file(
+            *name,
+            zip::write::SimpleFileOptions::default().unix_permissions(*mode),
+        )
+        .unwrap();
+        w.write_all(data.as_bytes()).unwrap();
+    }
+    let bytes = w.finish().unwrap().into_inner();
+    InitRequest {
+        name: "zipped".into(),
+        main: main.into(),
+        code: base64::engine::general_purpose::STANDARD.encode(bytes),
+        binary: true,
+        env: Default::default(),
+    }
+}
+
+pub fn run_req(v: Value) -> RunRequest {
+    RunRequest::from_value(&v, act_env())
+}
+
+/// Creates a container of `kind`, initializes it with `init`, asserting success.
+pub async fn ready(
+    f: &dyn ContainerFactory,
+    id: &str,
+    kind: &str,
+    init: InitRequest,
+) -> Box<dyn Container> {
+    let mut c = f.create(spec(id, kind)).await.unwrap();
+    let out = c.init(init, T).await;
+    assert_eq!(
+        out.status,
+        ActivationStatus::Success,
+        "init failed: {out:?}"
+    );
+    c
+}
+
+pub async fn run(c: &mut Box<dyn Container>, v: Value) -> RunOutcome {
+    c.run(run_req(v), T, LOG_LIMIT).await
+}
+
+/// Log lines without their timestamp (`stdout: text`).
+pub fn texts(logs: &[String]) -> Vec<String> {
+    logs.iter().map(|l| l[31..].to_string()).collect()
+}
+
+/// The `error` of a result as text.
+pub fn err_msg(out: &Outcome) -> String {
+    match out.result.get("error") {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => json!(null).to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// checks
+
+pub async fn node_sync_and_env(f: &dyn ContainerFactory) {
     let code = r#"
         function main(params) {
             console.log('hello stdout');
@@ -38,7 +150,7 @@ pub async fn node_sync_and_env(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn node_async_named_and_warm(f: &ProcessFactory) {
+pub async fn node_async_named_and_warm(f: &dyn ContainerFactory) {
     let code = r#"
         let counter = 0;
         exports.niam = async function (p) {
@@ -59,7 +171,7 @@ pub async fn node_async_named_and_warm(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn node_module_exports_and_undefined(f: &ProcessFactory) {
+pub async fn node_module_exports_and_undefined(f: &dyn ContainerFactory) {
     let mut c = ready(
         f,
         "node-modexp",
@@ -75,7 +187,7 @@ pub async fn node_module_exports_and_undefined(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn node_errors(f: &ProcessFactory) {
+pub async fn node_errors(f: &dyn ContainerFactory) {
     // Rejected promise: application error, container stays healthy.
     let mut c = ready(
         f,
@@ -166,7 +278,101 @@ pub async fn node_errors(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn node_init_errors(f: &ProcessFactory) {
+/// A rejected promise gives `{"error": <serialized reason>}` (application error, container kept),
+/// exactly as openwhisk-runtime-nodejs, which serializes the reason with serialize-error: an
+/// object is copied, not unwrapped, so an object with an `error` key ends up wrapped twice.
+pub async fn node_rejections(f: &dyn ContainerFactory) {
+    let code = r#"
+        function main(p) {
+            switch (p.how) {
+                case 'error-key': return Promise.reject({ error: 'x' });
+                case 'object': return Promise.reject({ code: 7, why: 'nope' });
+                case 'error': return Promise.reject(new Error('nope'));
+                case 'typed': { const e = new TypeError('bad type'); e.code = 'E_BAD'; e.extra = { n: 1 }; return Promise.reject(e); }
+                case 'async-throw': return (async () => { throw new RangeError('async kaboom'); })();
+                case 'string': return Promise.reject('a string');
+                case 'number': return Promise.reject(42);
+                case 'nothing': return Promise.reject();
+                case 'null': return Promise.reject(null);
+                case 'array': return Promise.reject([1, { b: 2 }]);
+                case 'function': return Promise.reject(function foo() {});
+                case 'nested': return Promise.reject({ inner: new Error('in'), when: new Date(0), f() {} });
+                case 'circular': { const c = { a: 1 }; c.self = c; return Promise.reject(c); }
+            }
+        }"#;
+    let mut c = ready(f, "node-rejections", "nodejs:default", init_req(code, "")).await;
+    let mut reject = async |how: &str| {
+        let out = run(&mut c, json!({ "how": how })).await;
+        assert_eq!(
+            out.status,
+            ActivationStatus::ApplicationError,
+            "{how}: {out:?}"
+        );
+        assert!(out.container_healthy, "{how}");
+        out.result
+    };
+    let exact = [
+        ("error-key", json!({"error": {"error": "x"}})),
+        ("object", json!({"error": {"code": 7, "why": "nope"}})),
+        ("string", json!({"error": "a string"})),
+        ("number", json!({"error": 42})),
+        ("nothing", json!({"error": {}})),
+        ("null", json!({"error": {}})),
+        ("array", json!({"error": [1, {"b": 2}]})),
+        ("function", json!({"error": "[Function: foo]"})),
+        ("circular", json!({"error": {"a": 1, "self": "[Circular]"}})),
+    ];
+    for (how, expect) in exact {
+        assert_eq!(reject(how).await, expect, "{how}");
+    }
+    // Error instances: own enumerable properties plus name, message, stack (and code). The keys
+    // come back sorted (serde_json's map).
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let r = reject("error").await;
+    let e = &r["error"];
+    assert_eq!(keys(&r), ["error"]);
+    assert_eq!(keys(e), ["message", "name", "stack"], "{e}");
+    assert_eq!(
+        (&e["name"], &e["message"]),
+        (&json!("Error"), &json!("nope"))
+    );
+    assert!(
+        e["stack"]
+            .as_str()
+            .unwrap()
+            .starts_with("Error: nope\n    at "),
+        "{e}"
+    );
+    let r = reject("typed").await;
+    let e = &r["error"];
+    assert_eq!(
+        keys(e),
+        ["code", "extra", "message", "name", "stack"],
+        "{e}"
+    );
+    assert_eq!(
+        (&e["code"], &e["extra"], &e["name"], &e["message"]),
+        (
+            &json!("E_BAD"),
+            &json!({"n": 1}),
+            &json!("TypeError"),
+            &json!("bad type")
+        )
+    );
+    let r = reject("async-throw").await;
+    assert_eq!(r["error"]["name"], "RangeError");
+    assert_eq!(r["error"]["message"], "async kaboom");
+    // Nested errors are serialized too, toJSON is used, functions are left out.
+    let r = reject("nested").await;
+    let e = &r["error"];
+    assert_eq!(keys(e), ["inner", "when"], "{e}");
+    assert_eq!(keys(&e["inner"]), ["message", "name", "stack"]);
+    assert_eq!(e["inner"]["message"], "in");
+    assert_eq!(e["when"], "1970-01-01T00:00:00.000Z");
+    c.destroy().await.unwrap();
+}
+
+pub async fn node_init_errors(f: &dyn ContainerFactory) {
     for (id, code, main, expect) in [
         (
             "node-syntax",
@@ -225,7 +431,7 @@ pub async fn node_init_errors(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn node_zip(f: &ProcessFactory) {
+pub async fn node_zip(f: &dyn ContainerFactory) {
     let req = zip_req(
         &[
             (
@@ -264,7 +470,7 @@ pub async fn node_zip(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn python_actions(f: &ProcessFactory) {
+pub async fn python_actions(f: &dyn ContainerFactory) {
     let code = r#"
 import os
 count = 0
@@ -349,7 +555,7 @@ def main(args):
     }
 }
 
-pub async fn python_zip_virtualenv(f: &ProcessFactory) {
+pub async fn python_zip_virtualenv(f: &dyn ContainerFactory) {
     let req = zip_req(
         &[
             ("__main__.py", "import helper\nimport vdep\ndef main(a):\n    return {'v': helper.f() + vdep.g()}\n", 0o644),
@@ -365,7 +571,7 @@ pub async fn python_zip_virtualenv(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn timeout_kills(f: &ProcessFactory) {
+pub async fn timeout_kills(f: &dyn ContainerFactory) {
     let mut c = ready(
         f,
         "node-loop",
@@ -396,7 +602,7 @@ pub async fn timeout_kills(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn log_limits(f: &ProcessFactory) {
+pub async fn log_limits(f: &dyn ContainerFactory) {
     let code = r#"
         function main(p) {
             for (let i = 0; i < 100; i++) console.log('line ' + i);
@@ -424,7 +630,7 @@ pub async fn log_limits(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn big_result(f: &ProcessFactory) {
+pub async fn big_result(f: &dyn ContainerFactory) {
     let mut c = ready(
         f,
         "node-big",
@@ -448,7 +654,7 @@ pub async fn big_result(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn native_exec(f: &ProcessFactory) {
+pub async fn native_exec(f: &dyn ContainerFactory) {
     let script = "#!/bin/sh\necho \"log line 1\"\necho \"args: $1\" >&2\necho \"{\\\"ns\\\": \\\"$__OW_NAMESPACE\\\", \\\"input\\\": $1}\"\n";
     let mut c = ready(f, "native-script", "blackbox", init_req(script, "")).await;
     let out = run(&mut c, json!({"a": [1, 2]})).await;
@@ -492,7 +698,7 @@ pub async fn native_exec(f: &ProcessFactory) {
     c.destroy().await.unwrap();
 }
 
-pub async fn lifecycle_errors(f: &ProcessFactory) {
+pub async fn lifecycle_errors(f: &dyn ContainerFactory) {
     let mut c = f.create(spec("life", "nodejs:default")).await.unwrap();
     let out = run(&mut c, json!({})).await;
     assert_eq!(err_msg(&out), "no action defined yet");
@@ -514,7 +720,7 @@ pub async fn lifecycle_errors(f: &ProcessFactory) {
     ));
 }
 
-pub async fn env_and_stdin_isolation(f: &ProcessFactory) {
+pub async fn env_and_stdin_isolation(f: &dyn ContainerFactory) {
     let mut without_key = act_env();
     without_key.api_key = None;
     let code = "function main() { return { key: process.env.__OW_API_KEY || null }; }";

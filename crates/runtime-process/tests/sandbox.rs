@@ -1,4 +1,4 @@
-//! The behaviour suite through the sandboxed process backend (the product path). Needs root.
+//! The container behaviour suite (`whirl_runtime::behaviour`) through the sandboxed process backend (the product path). Needs root.
 //!
 //! The sandbox init helper is taken from `WHIRL_SANDBOX_INIT`, or built from the `whirl-sandbox`
 //! crate into this test's target dir.
@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use whirl_runtime::*;
+use whirl_runtime::behaviour as suite;
+use whirl_runtime::{ActivationStatus, ContainerFactory};
+use whirl_runtime_process::*;
 
 fn init_exe() -> PathBuf {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
@@ -82,6 +84,7 @@ sandbox_tests!(
     root_node_async_named_and_warm => node_async_named_and_warm,
     root_node_module_exports_and_undefined => node_module_exports_and_undefined,
     root_node_errors => node_errors,
+    root_node_rejections => node_rejections,
     root_node_init_errors => node_init_errors,
     root_node_zip => node_zip,
     root_python_actions => python_actions,

@@ -1,9 +1,9 @@
-//! The behaviour suite through the plain (unsandboxed) process backend.
+//! The container behaviour suite (`whirl_runtime::behaviour`) through the plain (unsandboxed) process backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::suite;
+use whirl_runtime::behaviour as suite;
 
 macro_rules! plain_tests {
     ($($name:ident),* $(,)?) => {$(
@@ -20,6 +20,7 @@ plain_tests!(
     node_async_named_and_warm,
     node_module_exports_and_undefined,
     node_errors,
+    node_rejections,
     node_init_errors,
     node_zip,
     python_actions,

@@ -123,16 +123,57 @@ async function init(msg) {
   reply('{"ok":true}');
 }
 
-function serializeError(e) {
-  if (e instanceof Error) {
-    const out = {};
-    for (const k of Object.keys(e)) out[k] = e[k];
-    out.name = e.name;
-    out.message = e.message;
-    out.stack = e.stack;
-    return out;
+// What a rejection becomes: `{error: serializeError(reason)}`, as in openwhisk-runtime-nodejs,
+// which uses the serialize-error package (v9) for this. So a reason that is itself an object is
+// copied, not unwrapped: rejecting with `{error: 'x'}` gives `{error: {error: 'x'}}`.
+// - primitives stay as they are (a string gives `{error: 'text'}`); a falsy reason gives `{}`;
+// - a function becomes the text `[Function: name]`;
+// - objects and arrays (Error instances included) are copied: own enumerable properties in order,
+//   nested objects likewise, functions left out, Buffers and streams named, a reference back to
+//   an object being copied becomes '[Circular]', an object with toJSON gives what it returns;
+//   then `name`, `message`, `stack` and `code` are added when they are strings (for an Error,
+//   its own or inherited ones);
+// - if copying throws (a throwing getter or toJSON), the result is `{error: <its message>}`.
+const ERROR_PROPS = ['name', 'message', 'stack', 'code'];
+
+function serializeError(reason) {
+  if (!reason) return {};
+  if (typeof reason === 'function') return `[Function: ${reason.name || 'anonymous'}]`;
+  if (typeof reason !== 'object') return reason;
+  return copyReason(reason, []);
+}
+
+const inToJSON = new Set();
+
+function copyReason(from, path) {
+  if (typeof from.toJSON === 'function' && !inToJSON.has(from)) {
+    inToJSON.add(from);
+    try {
+      return from.toJSON();
+    } finally {
+      inToJSON.delete(from);
+    }
   }
-  return e;
+  const to = Array.isArray(from) ? [] : {};
+  path = path.concat([from]);
+  for (const [key, value] of Object.entries(from)) {
+    if (typeof value === 'function') continue;
+    if (Buffer.isBuffer(value)) {
+      to[key] = '[object Buffer]';
+    } else if (value !== null && typeof value === 'object' && typeof value.pipe === 'function') {
+      to[key] = '[object Stream]';
+    } else if (value === null || typeof value !== 'object') {
+      to[key] = value;
+    } else if (path.includes(value)) {
+      to[key] = '[Circular]';
+    } else {
+      to[key] = copyReason(value, path);
+    }
+  }
+  for (const prop of ERROR_PROPS) {
+    if (typeof from[prop] === 'string') to[prop] = from[prop];
+  }
+  return to;
 }
 
 async function run(msg) {
@@ -162,7 +203,11 @@ async function run(msg) {
     result = await pending;
     if (result === undefined) result = {};
   } catch (e) {
-    result = { error: e ? serializeError(e) : {} };
+    try {
+      result = { error: serializeError(e) };
+    } catch (err) {
+      result = { error: err && err.message };
+    }
   }
   if (typeof result !== 'object' || result === null) {
     console.error('The action did not return a dictionary: not a json object');

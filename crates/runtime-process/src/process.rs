@@ -18,12 +18,17 @@ use tokio::time::{sleep_until, timeout_at};
 use crate::launch::{
     cloexec_pipe, ChildStdio, LaunchSpec, PlainSpawner, Proc, SandboxSpawner, Spawner,
 };
-use crate::logs::{read_capped_line, spawn_log_reader, CappedLine, LogCollector, LogEvent, Stream};
 use crate::manifest::{KindSpec, LauncherKind, RuntimeManifest};
 use crate::zipx::{extract_zip, ZipLimits};
-use crate::{
-    messages, ActivationStatus, Container, ContainerFactory, ContainerSpec, InitOutcome,
-    InitRequest, Outcome, Result, RunOutcome, RunRequest, RuntimeError, MAX_RESULT_BYTES,
+use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
+use whirl_runtime::actionloop::{self, Replier};
+use whirl_runtime::logs::{
+    read_capped_line, spawn_log_reader, CappedLine, LogCollector, LogEvent, Stream,
+};
+use whirl_runtime::{
+    messages, ActivationStatus, Container, ContainerFactory, ContainerSpec, ExecSpec, InitOutcome,
+    InitRequest, Outcome, Result, RunOutcome, RunRequest, RuntimeError, Unsupported,
+    MAX_RESULT_BYTES,
 };
 
 const LAUNCHER_JS: &str = include_str!("../launchers/launcher.js");
@@ -241,8 +246,33 @@ fn io_err(e: impl std::fmt::Display) -> RuntimeError {
     RuntimeError::Io(std::io::Error::other(e.to_string()))
 }
 
+/// Whether an image is the native skeleton (`openwhisk/dockerskeleton`, with any tag).
+fn is_native_image(image: &str) -> bool {
+    image
+        .strip_prefix(NATIVE_IMAGE)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+}
+
 #[async_trait]
 impl ContainerFactory for ProcessFactory {
+    /// Blackbox execs run only as native executables: the image must be the docker skeleton
+    /// (no container engine pulls images here) and there must be code. Other kinds run as they
+    /// are named; a kind missing from the manifest fails at `create` ([`RuntimeError::UnknownKind`]).
+    fn supports(&self, exec: &ExecSpec<'_>) -> std::result::Result<String, Unsupported> {
+        if exec.kind == BLACKBOX {
+            let image = exec.image.unwrap_or("");
+            if !is_native_image(image) {
+                return Err(Unsupported(format!(
+                    "Failed to pull container image '{image}'."
+                )));
+            }
+            if !exec.has_code {
+                return Err(Unsupported(messages::NO_CODE.to_string()));
+            }
+        }
+        Ok(exec.kind.to_string())
+    }
+
     async fn create(&self, spec: ContainerSpec) -> Result<Box<dyn Container>> {
         let kind = self
             .cfg
@@ -318,7 +348,7 @@ impl ContainerFactory for ProcessFactory {
         let deadline = tokio::time::Instant::now() + self.cfg.start_timeout;
         let ready = timeout_at(deadline, read_capped_line(&mut c.results, 4096, false)).await;
         match ready {
-            Ok(Ok(Some(line))) if line.bytes.starts_with(b"{\"ok\"") => Ok(Box::new(c)),
+            Ok(Ok(Some(line))) if actionloop::is_ready(&line.bytes) => Ok(Box::new(c)),
             Ok(_) => {
                 let _ = Box::new(c).destroy().await;
                 Err(RuntimeError::StartExited)
@@ -568,11 +598,6 @@ impl ProcessContainer {
     }
 
     fn init_message(&self, req: &InitRequest, file: Option<String>) -> Vec<u8> {
-        let main = if req.main.is_empty() {
-            "main"
-        } else {
-            &req.main
-        };
         match self.kind.launcher {
             LauncherKind::Native => {
                 let mut s = format!("init {}\n", req.env.len());
@@ -581,28 +606,20 @@ impl ProcessContainer {
                 }
                 s.into_bytes()
             }
-            _ => {
-                let msg = json!({"init": {
-                    "name": req.name,
-                    "main": main,
-                    "dir": self.guest_dir,
-                    "src": self.code_src,
-                    "file": file,
-                    "env": req.env,
-                }});
-                let mut v = msg.to_string().into_bytes();
-                v.push(b'\n');
-                v
-            }
+            _ => actionloop::init_line(
+                req,
+                &self.guest_dir,
+                self.code_src.as_deref(),
+                file.as_deref(),
+            ),
         }
     }
 
     fn run_message(&self, req: &RunRequest) -> Vec<u8> {
-        // A raw JSON value has newlines only as whitespace: they can become spaces.
-        let raw = req.value.get();
-        let mut out = Vec::with_capacity(raw.len() + 512);
         match self.kind.launcher {
             LauncherKind::Native => {
+                let raw = req.value.get();
+                let mut out = Vec::with_capacity(raw.len() + 512);
                 let e = &req.env;
                 let mut vars = vec![
                     ("NAMESPACE", e.namespace.as_str()),
@@ -619,63 +636,20 @@ impl ProcessContainer {
                 for (k, v) in vars {
                     out.extend_from_slice(format!("__OW_{k}={}\n", one_line(v)).as_bytes());
                 }
-                out.extend(
-                    raw.bytes()
-                        .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
-                );
+                actionloop::push_one_line(&mut out, raw);
+                out.push(b'\n');
+                out
             }
-            _ => {
-                let env = serde_json::to_string(&req.env).unwrap_or_else(|_| "{}".into());
-                out.extend_from_slice(b"{\"value\":");
-                out.extend(
-                    raw.bytes()
-                        .map(|b| if b == b'\n' || b == b'\r' { b' ' } else { b }),
-                );
-                if env.len() > 2 {
-                    out.push(b',');
-                    out.extend_from_slice(&env.as_bytes()[1..]);
-                } else {
-                    out.push(b'}');
-                }
-            }
+            _ => actionloop::run_line(req),
         }
-        out.push(b'\n');
-        out
     }
 
     fn classify_result(&self, line: CappedLine) -> (ActivationStatus, Value) {
-        let native = self.kind.launcher == LauncherKind::Native;
-        if !native && line.bytes.first() == Some(&b'!') {
-            let body = &line.bytes[1..];
-            let v = match serde_json::from_slice::<Value>(body) {
-                Ok(v) if v.get("error").is_some() => v,
-                _ => json!({ "error": String::from_utf8_lossy(body) }),
-            };
-            return (ActivationStatus::DeveloperError, v);
-        }
-        if line.total > MAX_RESULT_BYTES {
-            let trunk = String::from_utf8_lossy(&line.bytes);
-            let msg = messages::truncated_response(&trunk, line.total, MAX_RESULT_BYTES);
-            return (ActivationStatus::ApplicationError, json!({ "error": msg }));
-        }
-        match serde_json::from_slice::<Value>(&line.bytes) {
-            Ok(v @ Value::Object(_)) => {
-                if v.get("error").is_some() {
-                    (ActivationStatus::ApplicationError, v)
-                } else {
-                    (ActivationStatus::Success, v)
-                }
-            }
-            Ok(v @ Value::Array(_)) => (ActivationStatus::Success, v),
-            _ if native => (
-                ActivationStatus::DeveloperError,
-                json!({ "error": messages::NOT_A_DICTIONARY }),
-            ),
-            _ => (
-                ActivationStatus::DeveloperError,
-                json!({ "error": messages::invalid_run_response(&String::from_utf8_lossy(&line.bytes)) }),
-            ),
-        }
+        let replier = match self.kind.launcher {
+            LauncherKind::Native => Replier::Executable,
+            LauncherKind::Nodejs | LauncherKind::Python => Replier::Launcher,
+        };
+        actionloop::classify_run_reply(&line, replier)
     }
 }
 
@@ -748,7 +722,7 @@ impl Container for ProcessContainer {
         let reply = self.interact(&msg, deadline, &mut col).await;
         match reply {
             Reply::Line(line) => {
-                if line.bytes.starts_with(b"{\"ok\":true}") {
+                if actionloop::is_init_ok(&line.bytes) {
                     self.drain(&mut col, SENTINEL_GRACE, LogCollector::complete)
                         .await;
                     self.state = State::Initialized;
@@ -762,14 +736,7 @@ impl Container for ProcessContainer {
                     }
                 } else {
                     self.state = State::Failed;
-                    let body = line.bytes.strip_prefix(b"!").unwrap_or(&line.bytes);
-                    let result = match serde_json::from_slice::<Value>(body) {
-                        Ok(v) if v.get("error").is_some() => v,
-                        _ => json!({ "error": format!(
-                            "The action failed during initialization: {}",
-                            String::from_utf8_lossy(body)
-                        ) }),
-                    };
+                    let result = actionloop::init_failure_result(&line.bytes);
                     self.drain(&mut col, FAILURE_GRACE, LogCollector::complete)
                         .await;
                     col.append_system(messages::LOGS_MAY_BE_MISSING);
@@ -910,5 +877,90 @@ impl Drop for ProcessContainer {
         for r in &self.readers {
             r.abort();
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn factory() -> (tempfile::TempDir, ProcessFactory) {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = RuntimeManifest {
+            kinds: Vec::new(),
+            system_ro_paths: Vec::new(),
+        };
+        let cfg = ProcessFactoryConfig::new(dir.path(), manifest, Isolation::None);
+        let f = ProcessFactory::new(cfg).unwrap();
+        (dir, f)
+    }
+
+    fn exec<'a>(kind: &'a str, image: Option<&'a str>, has_code: bool) -> ExecSpec<'a> {
+        ExecSpec {
+            kind,
+            image,
+            has_code,
+        }
+    }
+
+    #[test]
+    fn supports_native_blackbox_only() {
+        let (_dir, f) = factory();
+        let pull = |image: &str| {
+            Err(Unsupported(format!(
+                "Failed to pull container image '{image}'."
+            )))
+        };
+        assert_eq!(
+            f.supports(&exec("blackbox", Some("openwhisk/dockerskeleton"), true)),
+            Ok("blackbox".to_string())
+        );
+        assert_eq!(
+            f.supports(&exec(
+                "blackbox",
+                Some("openwhisk/dockerskeleton:1.14"),
+                true
+            )),
+            Ok("blackbox".to_string())
+        );
+        for image in [
+            "openwhisk/dockerskeletonx",
+            "openwhisk/example",
+            "docker.io/openwhisk/dockerskeleton",
+        ] {
+            assert_eq!(
+                f.supports(&exec("blackbox", Some(image), true)),
+                pull(image)
+            );
+        }
+        assert_eq!(f.supports(&exec("blackbox", None, true)), pull(""));
+        // The image is checked before the code.
+        assert_eq!(
+            f.supports(&exec("blackbox", Some("user/image"), false)),
+            pull("user/image")
+        );
+        assert_eq!(
+            f.supports(&exec("blackbox", Some("openwhisk/dockerskeleton"), false)),
+            Err(Unsupported("Missing main/no code to execute.".into()))
+        );
+        assert_eq!(
+            Unsupported("Missing main/no code to execute.".into()).to_string(),
+            "Missing main/no code to execute."
+        );
+    }
+
+    #[test]
+    fn supports_other_kinds_as_named() {
+        let (_dir, f) = factory();
+        // Kinds run as they are named; an unknown kind fails at `create`.
+        for kind in ["nodejs:20", "python:3", "nodejs:default", "cobol:1"] {
+            assert_eq!(f.supports(&exec(kind, None, true)), Ok(kind.to_string()));
+        }
+        // An image on a language kind (`--docker` is only for blackbox) does not matter here.
+        assert_eq!(
+            f.supports(&exec("nodejs:20", Some("x/y"), false)),
+            Ok("nodejs:20".to_string())
+        );
     }
 }

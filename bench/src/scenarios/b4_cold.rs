@@ -1,0 +1,279 @@
+//! B4: true cold start (no warm or prewarmed container) and its breakdown.
+
+use super::*;
+
+impl Ctx {
+    pub(super) async fn b4(&mut self, s: &mut Scenario) -> Result<()> {
+        let iters: usize = self.pick(20, 3);
+        // Direct measurements first, without a server running.
+        self.stop_server().await;
+        let init_exe = self.direct.init_exe.clone();
+        let mut sandbox_ms = Vec::new();
+        for _ in 0..iters.max(10) {
+            let exe = init_exe.clone();
+            let net = self.direct.network;
+            let (spawn, _) =
+                tokio::task::spawn_blocking(move || direct::sandbox_cycle_retry(&exe, net))
+                    .await??;
+            sandbox_ms.push(ms(spawn));
+        }
+        let sandbox_p50 = median(&mut sandbox_ms);
+        // Per kind: (family, direct cold starts, bare start ms, python -S bare start ms).
+        type KindParts = (String, Vec<direct::ColdParts>, Vec<f64>, Vec<f64>);
+        let mut parts: Vec<KindParts> = Vec::new();
+        for &(fam, kind, code) in KINDS {
+            let exe = self
+                .direct
+                .interpreter(kind)
+                .with_context(|| format!("no {fam} runtime"))?;
+            let mut cold = Vec::new();
+            let mut bare = Vec::new();
+            let mut bare_s = Vec::new();
+            for _ in 0..iters {
+                cold.push(self.direct.cold(kind, code).await?);
+                let e = exe.clone();
+                let b = tokio::task::spawn_blocking(move || match fam {
+                    "nodejs" => direct::bare_start(&e, &["-e", "process.stdout.write('{}')"]),
+                    _ => direct::bare_start(
+                        &e,
+                        &[
+                            "-s",
+                            "-c",
+                            "import sys; sys.stdout.write('{}'); sys.stdout.flush()",
+                        ],
+                    ),
+                })
+                .await??;
+                bare.push(ms(b));
+                if fam == "python" {
+                    let e = exe.clone();
+                    let b = tokio::task::spawn_blocking(move || {
+                        direct::bare_start(
+                            &e,
+                            &[
+                                "-S",
+                                "-c",
+                                "import sys; sys.stdout.write('{}'); sys.stdout.flush()",
+                            ],
+                        )
+                    })
+                    .await??;
+                    bare_s.push(ms(b));
+                }
+            }
+            parts.push((fam.to_string(), cold, bare, bare_s));
+        }
+        // End to end on a server without stem cells.
+        let addr = self.server(ServerKind::Cold).await?;
+        s.server = self.server_flags();
+        let mut e2e: Vec<Vec<Duration>> = vec![Vec::new(); KINDS.len()];
+        let mut init_ann: Vec<Vec<f64>> = vec![Vec::new(); KINDS.len()];
+        let mut wait_ann: Vec<Vec<f64>> = vec![Vec::new(); KINDS.len()];
+        let mut conn = Conn::connect(addr).await?;
+        let tag = std::process::id();
+        for i in 0..iters {
+            for (k, &(fam, kind, code)) in KINDS.iter().enumerate() {
+                let name = format!("cold-{fam}-{tag}-{i}");
+                self.put_action(addr, &name, kind, code, 256).await?;
+                let t = Instant::now();
+                let (status, body) = conn
+                    .send(&Shape::post(invoke_path(&name, false), "{}"))
+                    .await?;
+                let d = t.elapsed();
+                if !status.is_success() {
+                    s.errors += 1;
+                    s.notes.push(format!(
+                        "{name}: {status} {}",
+                        String::from_utf8_lossy(&body)
+                    ));
+                    continue;
+                }
+                e2e[k].push(d);
+                let rec: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if let Some(v) = annotation(&rec, "initTime") {
+                    init_ann[k].push(v);
+                } else {
+                    s.notes.push(format!(
+                        "{name}: no initTime annotation (not a cold start?)"
+                    ));
+                }
+                if let Some(v) = annotation(&rec, "waitTime") {
+                    wait_ann[k].push(v);
+                }
+            }
+        }
+        s.figures.push(
+            Figure::lower(
+                "sandbox",
+                "sandbox set-up p50 (Sandbox::spawn of /bin/true, no runtime)",
+                sandbox_p50,
+                "ms",
+            )
+            .baseline(1.0, "performance.md [M] sandbox floor ≈ 1 ms"),
+        );
+        for (k, (fam, cold, mut bare, mut bare_s)) in parts.into_iter().enumerate() {
+            let fam = fam.as_str();
+            let st = Stats::from_durations(&e2e[k], 0, Duration::ZERO);
+            if st.count == 0 {
+                bail!("no successful {fam} cold start");
+            }
+            let e2e_p50 = st.p50_us / 1000.0;
+            let bare_p50 = median(&mut bare);
+            let create_p50 = median(&mut cold.iter().map(|c| ms(c.create)).collect::<Vec<_>>());
+            let init_p50 = median(&mut cold.iter().map(|c| ms(c.init)).collect::<Vec<_>>());
+            let run_p50 = median(&mut cold.iter().map(|c| ms(c.run)).collect::<Vec<_>>());
+            let total_p50 = median(
+                &mut cold
+                    .iter()
+                    .map(|c| ms(c.create + c.init + c.run))
+                    .collect::<Vec<_>>(),
+            );
+            let boot = (create_p50 - sandbox_p50).max(0.0);
+            let (target, tsrc) = if fam == "nodejs" {
+                (80.0, "performance.md B4: node p50 ≤ 80 ms")
+            } else {
+                (45.0, "performance.md B4: python p50 ≤ 45 ms")
+            };
+            let mut figs = pcts(
+                &format!("{fam}.e2e"),
+                &format!("{fam} first invoke (end-to-end)"),
+                &st,
+                1000.0,
+                "ms",
+            );
+            figs.retain(|f| !f.key.ends_with(".p999"));
+            set(&mut figs, &format!("{fam}.e2e.p50"), |f| {
+                f.target(target, tsrc)
+                    .baseline(bare_p50, "in-run bare runtime start p50")
+            });
+            s.figures.extend(figs);
+            s.figures.push(
+                Figure::lower(
+                    &format!("{fam}.vs_bare"),
+                    &format!("{fam} first invoke p50 / bare start p50"),
+                    e2e_p50 / bare_p50,
+                    "×",
+                )
+                .target(1.3, "issue: within 1.3× of the bare start"),
+            );
+            s.figures.push(
+                Figure::lower(
+                    &format!("{fam}.platform"),
+                    &format!("{fam} platform share p50 (first invoke − bare start)"),
+                    e2e_p50 - bare_p50,
+                    "ms",
+                )
+                .target(3.0, "performance.md B4: platform share ≤ 3 ms"),
+            );
+            s.figures.push(Figure::lower(
+                &format!("{fam}.boot"),
+                &format!("{fam} runtime boot p50 (create − sandbox set-up)"),
+                boot,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.create"),
+                &format!("{fam} ProcessFactory::create p50 (launcher ready)"),
+                create_p50,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.init"),
+                &format!("{fam} Container::init p50"),
+                init_p50,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.run"),
+                &format!("{fam} first Container::run p50"),
+                run_p50,
+                "ms",
+            ));
+            s.figures.push(Figure::lower(
+                &format!("{fam}.direct"),
+                &format!("{fam} direct cold start p50 (create + init + run)"),
+                total_p50,
+                "ms",
+            ));
+            let (bb, bsrc) = if fam == "nodejs" {
+                (
+                    62.0,
+                    "performance.md [M] node spawn → first result 62 ms (min)",
+                )
+            } else {
+                (
+                    34.0,
+                    "performance.md [M] python spawn → first result 34 ms (min)",
+                )
+            };
+            s.figures.push(
+                Figure::lower(
+                    &format!("{fam}.bare"),
+                    &format!("{fam} bare runtime start p50 (spawn → first output)"),
+                    bare_p50,
+                    "ms",
+                )
+                .baseline(bb, bsrc),
+            );
+            if !bare_s.is_empty() {
+                s.figures.push(
+                    Figure::lower(
+                        &format!("{fam}.bare_S"),
+                        "python -S bare start p50 (no site)",
+                        median(&mut bare_s),
+                        "ms",
+                    )
+                    .baseline(8.6, "performance.md [M] python -S 8.6 ms (min)"),
+                );
+            }
+            if !init_ann[k].is_empty() {
+                s.figures.push(Figure::lower(
+                    &format!("{fam}.ann_init"),
+                    &format!("{fam} initTime annotation p50"),
+                    median(&mut init_ann[k]),
+                    "ms",
+                ));
+            }
+            if !wait_ann[k].is_empty() {
+                s.figures.push(Figure::lower(
+                    &format!("{fam}.ann_wait"),
+                    &format!("{fam} waitTime annotation p50"),
+                    median(&mut wait_ann[k]),
+                    "ms",
+                ));
+            }
+            let rest = (e2e_p50 - boot - sandbox_p50 - init_p50 - run_p50).max(0.0);
+            s.breakdowns.push(Breakdown {
+                label: format!("{fam} cold"),
+                parts: vec![
+                    ("sandbox set-up".into(), sandbox_p50),
+                    ("runtime boot".into(), boot),
+                    ("init".into(), init_p50),
+                    ("run".into(), run_p50),
+                    ("platform (rest)".into(), rest),
+                ],
+                total_ms: Some(e2e_p50),
+            });
+            s.breakdowns.push(Breakdown {
+                label: format!("{fam} bare start"),
+                parts: vec![("bare runtime start".into(), bare_p50)],
+                total_ms: None,
+            });
+            s.series.push(series(&format!("{fam} first invoke"), &st));
+        }
+        s.notes.push(format!(
+            "{iters} iterations per kind. End to end: a new action each iteration, first blocking invoke, \
+             server without stem cells. Breakdown measured directly through whirl-runtime/whirl-sandbox \
+             (sandbox = Sandbox::spawn of /bin/true; boot = ProcessFactory::create − sandbox set-up; \
+             init and run = Container::init / first Container::run); each part is a p50, 'platform (rest)' \
+             = end-to-end p50 − the parts. Bare start: the same interpreter binary with the launcher's environment (PATH, HOME, LANG only), no sandbox, no launcher (python with -s, as the launcher)."
+        ));
+        self.b4_e2e_p50_ms = s
+            .figures
+            .iter()
+            .filter(|f| f.key.ends_with(".e2e.p50"))
+            .filter_map(|f| Some((f.key.split('.').next()?.to_string(), f.value?)))
+            .collect();
+        Ok(())
+    }
+}

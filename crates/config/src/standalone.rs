@@ -1,0 +1,525 @@
+//! `whirl standalone`: the controller and the invoker in one process, over the in-process bus and
+//! the SQLite store in the data dir. Also the data dir `whirl admin` opens.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::env::{self, EnvSource, ProcessEnv};
+use crate::error::{ConfigError, Result};
+use crate::flags::StandaloneFlags;
+use crate::layers::{config_file, Key, Layer, Layering, Origins};
+use crate::parse::{At, Raw};
+use crate::roles::{
+    CommonConfig, CommonLayer, ControllerLayer, ControllerRoleConfig, Defaults, InvokerLayer,
+    InvokerRoleConfig,
+};
+use crate::Origin;
+
+/// The typed config of `whirl standalone`. Serialized (flat, as TOML) it is a config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StandaloneConfig {
+    #[serde(flatten)]
+    pub common: CommonConfig,
+    #[serde(flatten)]
+    pub controller: ControllerRoleConfig,
+    #[serde(flatten)]
+    pub invoker: InvokerRoleConfig,
+}
+
+/// A loaded config and where each of its values came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effective<C> {
+    pub config: C,
+    pub origins: Origins,
+    /// The config file read, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl StandaloneConfig {
+    /// Defaults, then the config file (`--config` or `WHIRL_CONFIG`), then the process's
+    /// `WHIRL_*` variables, then `flags`.
+    pub fn load(flags: &StandaloneFlags) -> Result<Effective<Self>> {
+        Self::load_from(flags, &ProcessEnv, &Defaults::from_system())
+    }
+
+    /// [`Self::load`] with the environment and the machine's defaults given.
+    pub fn load_from(
+        flags: &StandaloneFlags,
+        env: &dyn EnvSource,
+        defaults: &Defaults,
+    ) -> Result<Effective<Self>> {
+        let mut common = CommonLayer::default();
+        let mut controller = ControllerLayer::default();
+        let mut invoker = InvokerLayer::default();
+        let file = config_file(flags.common.config.as_deref(), env);
+        let origins = {
+            let mut layers = Layering::new(vec![&mut common, &mut controller, &mut invoker]);
+            if let Some(path) = &file {
+                layers.file(path)?;
+            }
+            layers.env(env)?;
+            layers.flags(flags.values())?;
+            layers.into_origins()
+        };
+        let config = StandaloneConfig {
+            common: common.resolve(defaults),
+            controller: controller.resolve(),
+            invoker: invoker.resolve(),
+        };
+        config.check(&origins)?;
+        Ok(Effective {
+            config,
+            origins,
+            file,
+        })
+    }
+
+    /// Refuse what standalone cannot honour: the cluster settings, except the ids it uses (0).
+    fn check(&self, origins: &Origins) -> Result<()> {
+        let unsupported = |key: &str, message: String| ConfigError::Unsupported {
+            origin: origins.of(key),
+            message,
+        };
+        if let Some(url) = &self.common.store_url {
+            return Err(unsupported(
+                "store_url",
+                format!(
+                    "store_url {url:?} is not supported by whirl standalone: it keeps its data in \
+                     SQLite under data_dir (external stores are for cluster mode)"
+                ),
+            ));
+        }
+        if let Some(url) = &self.common.bus_url {
+            return Err(unsupported(
+                "bus_url",
+                format!(
+                    "bus_url {url:?} is not supported by whirl standalone: its controller and \
+                     invoker talk over the in-process bus (external buses are for cluster mode)"
+                ),
+            ));
+        }
+        for (key, id) in [
+            ("controller_id", self.controller.controller_id),
+            ("invoker_id", self.invoker.invoker_id),
+        ] {
+            if let Some(id) = id.filter(|id| *id != 0) {
+                return Err(unsupported(
+                    key,
+                    format!(
+                        "{key} {id} is not supported by whirl standalone: it runs one \
+                         controller and one invoker, both with id 0"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Effective<StandaloneConfig> {
+    /// The effective config as a TOML config file, each value commented with the layer that
+    /// set it, unset optional keys commented out with what they mean.
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from(
+            "# whirl standalone: effective configuration\n\
+             # (defaults < config file < WHIRL_* environment < flags)\n",
+        );
+        let c = &self.config;
+        section(
+            &mut out,
+            "shared",
+            &c.common,
+            CommonLayer::KEYS,
+            &self.origins,
+        );
+        section(
+            &mut out,
+            "controller",
+            &c.controller,
+            ControllerLayer::KEYS,
+            &self.origins,
+        );
+        section(
+            &mut out,
+            "invoker",
+            &c.invoker,
+            InvokerLayer::KEYS,
+            &self.origins,
+        );
+        out
+    }
+}
+
+fn section<T: Serialize>(out: &mut String, title: &str, part: &T, keys: &[Key], o: &Origins) {
+    let _ = writeln!(out, "\n# {title}");
+    let table = toml::Table::try_from(part).unwrap_or_default();
+    for key in keys {
+        match table.get(key.name) {
+            Some(value) => {
+                let line = format!("{} = {value}", key.name);
+                let from = match o.of(key.name) {
+                    Origin::Default => "default".to_string(),
+                    Origin::File { path, .. } => format!("config file {}", path.display()),
+                    other => other.to_string(),
+                };
+                let _ = writeln!(out, "{line:<40} # {from}");
+            }
+            None => {
+                let _ = writeln!(out, "# {} = (not set: {})", key.name, key.when_unset);
+            }
+        }
+    }
+}
+
+/// The data dir `whirl admin` opens: the server's, from the same layers (only `data_dir` and
+/// the config file matter; the file is checked like the server checks it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    pub data_dir: PathBuf,
+}
+
+impl AdminConfig {
+    /// `config`: `--config`; `data_dir`: `--data-dir`.
+    pub fn load(config: Option<&str>, data_dir: Option<&str>) -> Result<Self> {
+        Self::load_from(config, data_dir, &ProcessEnv, &Defaults::from_system())
+    }
+
+    pub fn load_from(
+        config: Option<&str>,
+        data_dir: Option<&str>,
+        env: &dyn EnvSource,
+        defaults: &Defaults,
+    ) -> Result<Self> {
+        let mut common = CommonLayer::default();
+        let mut controller = ControllerLayer::default();
+        let mut invoker = InvokerLayer::default();
+        {
+            let mut layers = Layering::new(vec![&mut common, &mut controller, &mut invoker]);
+            if let Some(path) = config_file(config, env) {
+                layers.file(&path)?;
+            }
+            layers.flags(data_dir.map(|d| ("data_dir", d)))?;
+        }
+        if data_dir.is_none() {
+            if let Some(v) = env.var(env::DATA_DIR) {
+                let at = At {
+                    origin: Origin::Env(env::DATA_DIR),
+                    base: None,
+                };
+                common.set("data_dir", Raw::Text(&v), &at)?;
+            }
+        }
+        Ok(Self {
+            data_dir: common.resolve(defaults).data_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::env::MapEnv;
+    use crate::{Isolation, StemCellSpec, StemCells};
+
+    fn defaults() -> Defaults {
+        Defaults {
+            data_dir: PathBuf::from("/home/u/.local/share/whirl"),
+        }
+    }
+
+    fn load(flags: &StandaloneFlags, env: &[(&str, &str)]) -> Result<Effective<StandaloneConfig>> {
+        StandaloneConfig::load_from(flags, &MapEnv::new(env.iter().copied()), &defaults())
+    }
+
+    fn err(flags: &StandaloneFlags, env: &[(&str, &str)]) -> String {
+        load(flags, env).expect_err("an error").to_string()
+    }
+
+    /// A config file in a temp dir; the dir lives as long as the returned guard.
+    fn file(text: &str) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("whirl.toml");
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap().to_string();
+        (dir, path)
+    }
+
+    fn with_config(path: &str) -> StandaloneFlags {
+        let mut f = StandaloneFlags::default();
+        f.common.config = Some(path.into());
+        f
+    }
+
+    #[test]
+    fn defaults_are_those_of_the_flags_before() {
+        let e = load(&StandaloneFlags::default(), &[]).unwrap();
+        let c = e.config;
+        assert_eq!(c.controller.host, "127.0.0.1");
+        assert_eq!(c.controller.port, 3233);
+        assert_eq!(c.common.data_dir, defaults().data_dir);
+        assert_eq!(c.common.runtime_manifest, None);
+        assert_eq!(c.invoker.user_memory_mb, 4096);
+        assert_eq!(c.invoker.stem_cells, StemCells::Manifest);
+        assert_eq!(c.invoker.pause_grace, Duration::from_secs(10));
+        assert_eq!(c.invoker.idle_timeout, Duration::from_secs(600));
+        assert_eq!(c.invoker.isolation, Isolation::Sandbox);
+        assert_eq!(e.origins.of("port"), Origin::Default);
+        assert_eq!(e.file, None);
+    }
+
+    #[test]
+    fn system_default_data_dir_ends_in_whirl() {
+        assert!(Defaults::from_system().data_dir.ends_with("whirl"));
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let (_dir, path) = file("port = 1000\nhost = \"0.0.0.0\"\nuser_memory_mb = 1\n");
+        let mut flags = with_config(&path);
+        // File only.
+        let c = load(&flags, &[]).unwrap();
+        assert_eq!(c.config.controller.port, 1000);
+        assert_eq!(c.config.controller.host, "0.0.0.0");
+        assert_eq!(c.file.as_deref(), Some(Path::new(&path)));
+        // Env beats the file.
+        let env = [("WHIRL_PORT", "2000"), ("WHIRL_USER_MEMORY_MB", "2")];
+        let c = load(&flags, &env).unwrap();
+        assert_eq!(c.config.controller.port, 2000);
+        assert_eq!(c.config.invoker.user_memory_mb, 2);
+        assert_eq!(c.config.controller.host, "0.0.0.0");
+        assert_eq!(c.origins.of("port"), Origin::Env("WHIRL_PORT"));
+        // Flags beat both.
+        flags.controller.port = Some("3000".into());
+        let c = load(&flags, &env).unwrap();
+        assert_eq!(c.config.controller.port, 3000);
+        assert_eq!(c.config.invoker.user_memory_mb, 2);
+        assert_eq!(c.origins.of("port"), Origin::Flag("--port".into()));
+        assert_eq!(
+            c.origins.of("host"),
+            Origin::File {
+                path: path.clone().into(),
+                key: "host".into()
+            }
+        );
+    }
+
+    #[test]
+    fn every_existing_variable_still_works() {
+        let env = [
+            ("WHIRL_HOST", "0.0.0.0"),
+            ("WHIRL_PORT", "0"),
+            ("WHIRL_DATA_DIR", "/srv/whirl"),
+            ("WHIRL_USER_MEMORY_MB", "512"),
+            ("WHIRL_STEM_CELLS", "nodejs:1:128"),
+            ("WHIRL_PAUSE_GRACE_SECS", "1"),
+            ("WHIRL_IDLE_TIMEOUT_SECS", "2"),
+            ("WHIRL_RUNTIME_MANIFEST", "m.json"),
+            ("WHIRL_ISOLATION", "none"),
+        ];
+        let c = load(&StandaloneFlags::default(), &env).unwrap().config;
+        assert_eq!(c.controller.host, "0.0.0.0");
+        assert_eq!(c.controller.port, 0);
+        assert_eq!(c.common.data_dir, PathBuf::from("/srv/whirl"));
+        assert_eq!(c.invoker.user_memory_mb, 512);
+        assert_eq!(
+            c.invoker.stem_cells,
+            StemCells::List(vec![StemCellSpec {
+                kind: "nodejs".into(),
+                count: 1,
+                memory_mb: 128
+            }])
+        );
+        assert_eq!(c.invoker.pause_grace, Duration::from_secs(1));
+        assert_eq!(c.invoker.idle_timeout, Duration::from_secs(2));
+        assert_eq!(c.common.runtime_manifest, Some(PathBuf::from("m.json")));
+        assert_eq!(c.invoker.isolation, Isolation::None);
+    }
+
+    #[test]
+    fn config_file_from_env_and_flag() {
+        let (_a, env_file) = file("port = 1\n");
+        let (_b, flag_file) = file("port = 2\n");
+        let env = [("WHIRL_CONFIG", env_file.as_str())];
+        let c = load(&StandaloneFlags::default(), &env).unwrap();
+        assert_eq!(c.config.controller.port, 1);
+        let c = load(&with_config(&flag_file), &env).unwrap();
+        assert_eq!(c.config.controller.port, 2, "--config beats WHIRL_CONFIG");
+        let c = load(&StandaloneFlags::default(), &[("WHIRL_CONFIG", "")]).unwrap();
+        assert_eq!(c.file, None, "empty WHIRL_CONFIG: no file");
+    }
+
+    #[test]
+    fn relative_paths_in_the_file_are_relative_to_it() {
+        let (dir, path) = file("data_dir = \"data\"\nruntime_manifest = \"/etc/m.json\"\n");
+        let c = load(&with_config(&path), &[]).unwrap().config;
+        assert_eq!(c.common.data_dir, dir.path().join("data"));
+        assert_eq!(
+            c.common.runtime_manifest,
+            Some(PathBuf::from("/etc/m.json"))
+        );
+        // From env or flags they stay relative to the working directory, as before.
+        let c = load(&StandaloneFlags::default(), &[("WHIRL_DATA_DIR", "data")]).unwrap();
+        assert_eq!(c.config.common.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let none = StandaloneFlags::default();
+        assert_eq!(
+            err(&none, &[("WHIRL_PORT", "abc")]),
+            r#"invalid value for WHIRL_PORT: "abc" (expected a port number)"#
+        );
+        assert_eq!(
+            err(&none, &[("WHIRL_PORT", "70000")]),
+            r#"invalid value for WHIRL_PORT: "70000" (expected a port number)"#
+        );
+        assert_eq!(
+            err(&none, &[("WHIRL_ISOLATION", "docker")]),
+            r#"invalid value for WHIRL_ISOLATION: "docker" (expected sandbox or none)"#
+        );
+        assert_eq!(
+            err(&none, &[("WHIRL_USER_MEMORY_MB", "-1")]),
+            r#"invalid value for WHIRL_USER_MEMORY_MB: "-1" (expected a number of megabytes)"#
+        );
+        assert_eq!(
+            err(&none, &[("WHIRL_STEM_CELLS", "nodejs:two:256")]),
+            "invalid value for WHIRL_STEM_CELLS: \"nodejs:two:256\" \
+             (expected KIND:COUNT:MEMORY_MB,... or none; bad count 'two')"
+        );
+        let mut flags = StandaloneFlags::default();
+        flags.invoker.pause_grace_secs = Some("soon".into());
+        assert_eq!(
+            err(&flags, &[]),
+            r#"invalid value for --pause-grace-secs: "soon" (expected a number of seconds)"#
+        );
+        // A bad variable is an error even when a flag overrides it: every layer is checked.
+        let mut flags = StandaloneFlags::default();
+        flags.controller.port = Some("1".into());
+        assert!(load(&flags, &[("WHIRL_PORT", "x")]).is_err());
+    }
+
+    #[test]
+    fn invalid_file_values_name_the_file_and_key() {
+        let (_d, path) = file("port = \"abc\"\n");
+        assert_eq!(
+            err(&with_config(&path), &[]),
+            format!(
+                r#"config file {path}: key 'port': invalid value "abc" (expected a port number)"#
+            )
+        );
+        let (_d, path) = file("isolation = true\n");
+        assert_eq!(
+            err(&with_config(&path), &[]),
+            format!("config file {path}: key 'isolation': invalid value true (expected sandbox or none)")
+        );
+        let (_d, path) = file("idle_timeout_secs = -3\n");
+        assert_eq!(
+            err(&with_config(&path), &[]),
+            format!(
+                "config file {path}: key 'idle_timeout_secs': invalid value -3 \
+                 (expected a number of seconds)"
+            )
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_files_are_errors() {
+        let (_d, path) = file("prot = 1\n");
+        let e = err(&with_config(&path), &[]);
+        assert!(
+            e.starts_with(&format!(
+                "config file {path}: unknown key 'prot' (known keys: data_dir, "
+            )),
+            "{e}"
+        );
+        let (_d, path) = file("[controller]\nport = 1\n");
+        assert!(err(&with_config(&path), &[]).contains("unknown key 'controller'"));
+        let (_d, path) = file("port = \n");
+        assert!(err(&with_config(&path), &[]).starts_with(&format!("config file {path}: ")));
+        let e = err(&with_config("/nonexistent/whirl.toml"), &[]);
+        assert!(
+            e.starts_with("cannot read config file /nonexistent/whirl.toml: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cluster_settings_are_refused_by_standalone() {
+        let none = StandaloneFlags::default();
+        let e = err(&none, &[("WHIRL_STORE_URL", "postgres://db")]);
+        assert!(
+            e.starts_with(
+                r#"WHIRL_STORE_URL: store_url "postgres://db" is not supported by whirl standalone"#
+            ),
+            "{e}"
+        );
+        let (_d, path) = file("bus_url = \"nats://bus\"\n");
+        let e = err(&with_config(&path), &[]);
+        assert!(
+            e.starts_with(&format!(
+                "config file {path}: key 'bus_url': bus_url \"nats://bus\" is not supported"
+            )),
+            "{e}"
+        );
+        let e = err(&none, &[("WHIRL_INVOKER_ID", "2")]);
+        assert!(
+            e.starts_with("WHIRL_INVOKER_ID: invoker_id 2 is not supported by whirl standalone"),
+            "{e}"
+        );
+        // The ids standalone does use are accepted.
+        let env = [("WHIRL_INVOKER_ID", "0"), ("WHIRL_CONTROLLER_ID", "0")];
+        assert!(load(&none, &env).is_ok());
+    }
+
+    #[test]
+    fn print_is_a_config_file_that_loads_to_the_same_config() {
+        let mut flags = StandaloneFlags::default();
+        flags.controller.port = Some("8080".into());
+        flags.invoker.stem_cells = Some("nodejs:20:1:256".into());
+        let env = [("WHIRL_ISOLATION", "none")];
+        let e = load(&flags, &env).unwrap();
+        let text = e.to_toml();
+        assert!(text.contains("port = 8080"), "{text}");
+        assert!(text.contains("# --port"), "{text}");
+        assert!(text.contains("# WHIRL_ISOLATION"), "{text}");
+        assert!(text.contains("host = \"127.0.0.1\""), "{text}");
+        assert!(
+            text.contains("# runtime_manifest = (not set: the manifest detected on this machine)"),
+            "{text}"
+        );
+        let (_d, path) = file(&text);
+        let again = load(&with_config(&path), &[]).unwrap();
+        assert_eq!(again.config, e.config, "{text}");
+        // Stem cells left to the manifest stay so.
+        let e = load(&StandaloneFlags::default(), &[]).unwrap();
+        assert!(e
+            .to_toml()
+            .contains("# stem_cells = (not set: the runtime manifest's)"));
+    }
+
+    #[test]
+    fn admin_opens_the_servers_data_dir() {
+        let d = defaults();
+        let env = MapEnv::default();
+        let a = AdminConfig::load_from(None, None, &env, &d).unwrap();
+        assert_eq!(a.data_dir, d.data_dir);
+        let (dir, path) = file("data_dir = \"/from/file\"\nport = 1\n");
+        let a = AdminConfig::load_from(Some(&path), None, &env, &d).unwrap();
+        assert_eq!(a.data_dir, PathBuf::from("/from/file"));
+        let env = MapEnv::new([("WHIRL_DATA_DIR", "/from/env"), ("WHIRL_PORT", "bad")]);
+        let a = AdminConfig::load_from(Some(&path), None, &env, &d).unwrap();
+        assert_eq!(
+            a.data_dir,
+            PathBuf::from("/from/env"),
+            "other variables are ignored"
+        );
+        let a = AdminConfig::load_from(Some(&path), Some("/from/flag"), &env, &d).unwrap();
+        assert_eq!(a.data_dir, PathBuf::from("/from/flag"));
+        drop(dir);
+    }
+}
