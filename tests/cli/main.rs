@@ -12,3 +12,4 @@ mod config;
 mod packages;
 mod triggers;
 mod walkthrough;
+mod web;

@@ -9,6 +9,7 @@ mod support;
 mod actions;
 mod activations;
 mod admin;
+mod apigw;
 mod concurrency;
 mod cross_cutting;
 mod info;

@@ -114,3 +114,67 @@ pub(crate) fn entity_instead_of_namespace(entity: &str) -> String {
         "An entity name, '{entity}', was provided instead of a namespace. Valid namespaces are of the following format: /NAMESPACE."
     )
 }
+
+// ------------------------------------------------------------------------------------- api
+
+/// `api create` without arguments and without `--config-file`.
+pub(crate) const API_CREATE_ARGS: &str = "Specify a swagger file or specify an API base path with an API path, an API verb, and an action name.";
+/// `api get` arguments.
+pub(crate) const API_GET_ARGS: &str = "An API base path or API name is required.";
+/// `api delete` arguments.
+pub(crate) const API_DELETE_ARGS: &str = "An API base path or API name is required.  An optional API relative path and operation may also be provided.";
+/// `api list` arguments.
+pub(crate) const API_LIST_ARGS: &str =
+    "Optional parameters are: API base path (or API name), API relative path and operation.";
+/// Path parameters need `--response-type http`.
+pub(crate) const API_PATH_PARAMS_NEED_HTTP: &str =
+    "A response type of 'http' is required when using path parameters.";
+/// An API name both as argument and as `--apiname`.
+pub(crate) const API_NAME_TWICE: &str = "An API name can only be specified once.";
+/// A swagger file without its required fields.
+pub(crate) const SWAGGER_INVALID: &str =
+    "Swagger file is invalid (missing basePath, info, paths, or swagger fields)";
+/// A swagger file whose basePath is relative.
+pub(crate) const SWAGGER_BASEPATH: &str =
+    "Swagger file basePath must start with a leading slash (/)";
+/// The apimgmt answer has no swagger document.
+pub(crate) const API_MISSING_APIDOC: &str =
+    "Internal error. Missing apidoc stanza in API configuration";
+/// The apimgmt list answer has an entry without `value`.
+pub(crate) const API_MISSING_VALUE: &str =
+    "Internal error. Missing value stanza in API configuration response";
+
+/// The action behind a route is not a web action.
+pub(crate) fn not_web_action(full: &str) -> String {
+    format!(
+        "Action '{full}' is not a web action. Issue 'wsk action update \"{full}\" --web true' to convert the action to a web action."
+    )
+}
+
+/// A path that does not start with `/`.
+pub(crate) fn path_needs_slash(path: &str) -> String {
+    format!("'{path}' must begin with '/'.")
+}
+
+/// A verb that is not an HTTP method of `verbs`.
+pub(crate) fn invalid_api_verb(verb: &str, verbs: &[&str]) -> String {
+    format!(
+        "'{verb}' is not a valid API verb.  Valid values are: [{}]",
+        verbs.join(" ")
+    )
+}
+
+/// A parameterised base path.
+pub(crate) fn basepath_with_params(path: &str) -> String {
+    format!(
+        "The base path '{path}' cannot have parameters. Only the relative path supports path parameters."
+    )
+}
+
+/// `ok: created API <path> <VERB> for action /<ns>/<action>` and the URL line.
+pub(crate) fn ok_api_created(path: &str, verb: &str, action: Option<&str>, url: &str) -> String {
+    match action {
+        Some(a) => format!("ok: created API {path} {verb} for action {a}\n{url}\n"),
+        None => format!("ok: created API {path} {verb}\n{url}\n"),
+    }
+}

@@ -140,10 +140,130 @@ pub fn strip_timestamp(line: &str) -> String {
     }
 }
 
+/// YAML like wsk's `yaml.JSONToYAML` (go-yaml v2: sorted keys, two-space indentation,
+/// sequences at the indentation of their key, strings quoted only when they would read back as
+/// something else). Ends with a newline.
+pub fn yaml(v: &Value) -> String {
+    let mut out = String::new();
+    match v {
+        Value::Object(m) if !m.is_empty() => yaml_map(m, 0, &mut out),
+        Value::Array(a) if !a.is_empty() => yaml_seq(a, 0, &mut out),
+        other => {
+            out.push_str(&yaml_scalar(other));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn yaml_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort();
+    for (i, k) in keys.into_iter().enumerate() {
+        // The first key of a map inside a sequence item follows the "- " directly.
+        if i > 0 || !out.ends_with("- ") {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str(&yaml_str(k));
+        out.push(':');
+        yaml_value(&m[k], indent, false, out);
+    }
+}
+
+fn yaml_seq(a: &[Value], indent: usize, out: &mut String) {
+    for (i, v) in a.iter().enumerate() {
+        if i > 0 || !out.ends_with("- ") {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str("- ");
+        match v {
+            Value::Object(m) if !m.is_empty() => yaml_map(m, indent + 2, out),
+            Value::Array(x) if !x.is_empty() => yaml_seq(x, indent + 2, out),
+            other => {
+                out.push_str(&yaml_scalar(other));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// The value after `key:` at `indent`.
+fn yaml_value(v: &Value, indent: usize, _in_seq: bool, out: &mut String) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            yaml_map(m, indent + 2, out);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            yaml_seq(a, indent, out);
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&yaml_scalar(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn yaml_scalar(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => yaml_str(s),
+        Value::Array(_) => "[]".to_string(),
+        Value::Object(_) => "{}".to_string(),
+    }
+}
+
+fn yaml_str(s: &str) -> String {
+    let lower = s.to_ascii_lowercase();
+    let reserved = matches!(
+        lower.as_str(),
+        "" | "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+    );
+    let numeric = s.parse::<f64>().is_ok()
+        || s.starts_with("0x")
+        || s.starts_with('.') && s[1..].parse::<f64>().is_ok();
+    let first = s.chars().next().unwrap_or(' ');
+    // `-`, `?` and `:` start a plain scalar only when a non-space follows.
+    let special_start = if "-?:".contains(first) {
+        s.len() == 1 || s[1..].starts_with(' ') || s.starts_with("---")
+    } else {
+        ",[]{}#&*!|>'\"%@`".contains(first)
+    };
+    let needs = reserved
+        || numeric
+        || special_start
+        || s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.starts_with(' ')
+        || s.ends_with(' ')
+        || s.chars().any(|c| c.is_control());
+    if needs {
+        serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    } else {
+        s.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn yaml_like_go_yaml() {
+        let v = json!({"swagger": "2.0", "basePath": "/hello", "info": {"title": "t", "version": "1.0.0"},
+            "paths": {"/world": {"get": {"operationId": "getWorld", "responses": {"default": {"description": "ok"}},
+            "x-openwhisk": {"action": "hello", "package": ""}}}}, "tags": [{"a": 1, "b": [true]}, "x"], "e": []});
+        assert_eq!(
+            yaml(&v),
+            "basePath: /hello\ne: []\ninfo:\n  title: t\n  version: 1.0.0\npaths:\n  /world:\n    get:\n      operationId: getWorld\n      responses:\n        default:\n          description: ok\n      x-openwhisk:\n        action: hello\n        package: \"\"\nswagger: \"2.0\"\ntags:\n- a: 1\n  b:\n  - true\n- x\n"
+        );
+    }
 
     #[test]
     fn pretty_uses_four_spaces() {

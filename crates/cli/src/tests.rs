@@ -639,3 +639,5 @@ fn program_name_from_argv0() {
     assert_eq!(code, 0);
     assert!(String::from_utf8_lossy(&out).contains("Usage: whirl"));
 }
+
+mod api;

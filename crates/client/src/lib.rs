@@ -17,7 +17,7 @@
 //! Layout: the transport (`transport`: base URL, auth header, tracing; `tls`: `--insecure` and
 //! client certificates; `error` and `response`: the answer and its error mapping) is apart
 //! from the verbs, one module per REST collection (`actions`, `packages`, `triggers`, `rules`,
-//! `activations`, `namespaces`), which add methods to [`Client`]. Shared option and response
+//! `activations`, `namespaces`, and `apis` for the API gateway web actions), which add methods to [`Client`]. Shared option and response
 //! types ([`ListOptions`], [`EntitySummary`], [`KeyValues`], [`Invocation`]) live in `entities`.
 //! Where a caller prints the server's JSON as is (`wsk ... get`), the methods return the raw
 //! [`serde_json::Value`]; the typed structs only carry the fields callers read.
@@ -26,6 +26,7 @@
 
 mod actions;
 mod activations;
+mod apis;
 mod entities;
 mod error;
 mod namespaces;
@@ -39,6 +40,7 @@ mod triggers;
 pub use activations::{
     Activation, ActivationListOptions, ActivationLogs, ActivationResponse, ActivationResult,
 };
+pub use apis::APIMGMT_PATH;
 pub use entities::{EntitySummary, Invocation, KeyValues, ListOptions};
 pub use error::{Error, Result};
 pub use response::Response;

@@ -10,8 +10,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
-use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
+use whirl_core::limits::NamespaceLimits;
 use whirl_core::messages;
 use whirl_store::{AuthStore, NamespaceRecord};
 
@@ -33,7 +33,7 @@ pub struct Identity {
     /// The caller's key, needed to hand `__OW_API_KEY` to actions. Never logged.
     pub key: String,
     /// Limit overrides of the namespace.
-    pub limits: Map<String, Value>,
+    pub limits: NamespaceLimits,
 }
 
 impl Identity {
@@ -104,7 +104,7 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Iden
         namespace: rec.namespace.clone(),
         uuid: uuid.to_string(),
         key: key.to_string(),
-        limits: rec.limits.as_object().cloned().unwrap_or_default(),
+        limits: NamespaceLimits::from_document(&rec.limits),
     })
 }
 

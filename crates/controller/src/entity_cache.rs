@@ -14,8 +14,8 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use whirl_bus::{CacheInvalidation, ControllerId, Feed, Publisher};
-use whirl_store::cache::CachedEntityStore;
 use whirl_core::entity::WhiskAction;
+use whirl_store::cache::CachedEntityStore;
 use whirl_store::{EntityKind, EntityQuery, EntityStore, NewEntity, Result, Scope, StoredEntity};
 
 /// Most typed actions kept (the whole map is dropped when full, as the document cache does).

@@ -129,10 +129,7 @@ pub enum Waited {
 }
 
 pub(crate) fn store_enabled(who: &Identity) -> bool {
-    who.limits
-        .get("storeActivations")
-        .and_then(Value::as_bool)
-        .unwrap_or(true)
+    who.limits.stores_activations()
 }
 
 /// 400 when the payload overrides a parameter the action made final.

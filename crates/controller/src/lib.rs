@@ -14,6 +14,7 @@ use whirl_core::runtimes::Runtimes;
 use whirl_store::Stores;
 
 pub mod activation;
+pub mod apigw;
 pub mod auth;
 pub mod balancer;
 pub mod compositions;
@@ -113,6 +114,7 @@ impl AppState {
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let web = web::router(state.clone());
+    let gateway = state.clone();
     let api = routes::api_router();
     let routes = Router::new()
         .route("/", get(routes::info::root))
@@ -128,4 +130,5 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(routes)
         .layer(axum::middleware::from_fn(error::transaction_layer))
         .merge(web)
+        .layer(axum::middleware::from_fn_with_state(gateway, apigw::layer))
 }

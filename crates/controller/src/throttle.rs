@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::http::StatusCode;
-use serde_json::{Map, Value};
+use whirl_core::limits::NamespaceLimits;
 use whirl_core::messages;
 
 use crate::error::ApiError;
@@ -31,13 +31,15 @@ pub enum Rate {
     Fires,
 }
 
-fn limit_of(overrides: &Map<String, Value>, key: &str, default: u64) -> Result<u64, ApiError> {
-    match overrides.get(key).and_then(Value::as_i64) {
-        Some(n) if n <= 0 => Err(ApiError::new(
+/// A namespace's override, or the default; an override of 0 refuses everything (OpenWhisk's
+/// "underzero" 429).
+fn limit_of(value: Option<u64>, default: u64) -> Result<u64, ApiError> {
+    match value {
+        Some(0) => Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             messages::NAMESPACE_LIMIT_UNDERZERO,
         )),
-        Some(n) => Ok(n as u64),
+        Some(n) => Ok(n),
         None => Ok(default),
     }
 }
@@ -60,14 +62,14 @@ impl Throttles {
         &self,
         ns: &str,
         rate: Rate,
-        overrides: &Map<String, Value>,
+        overrides: &NamespaceLimits,
         default: u64,
     ) -> Result<(), ApiError> {
-        let key = match rate {
-            Rate::Invocations => "invocationsPerMinute",
-            Rate::Fires => "firesPerMinute",
+        let value = match rate {
+            Rate::Invocations => overrides.invocations_per_minute,
+            Rate::Fires => overrides.fires_per_minute,
         };
-        let allowed = limit_of(overrides, key, default)?;
+        let allowed = limit_of(value, default)?;
         let count = self.with(ns, |c| {
             let counter = match rate {
                 Rate::Invocations => &mut c.invocations,
@@ -89,10 +91,10 @@ impl Throttles {
     pub fn check_concurrency(
         &self,
         ns: &str,
-        overrides: &Map<String, Value>,
+        overrides: &NamespaceLimits,
         default: u64,
     ) -> Result<(), ApiError> {
-        let allowed = limit_of(overrides, "concurrentInvocations", default)?;
+        let allowed = limit_of(overrides.concurrent_invocations, default)?;
         let count = self.with(ns, |c| c.in_flight);
         if count >= allowed {
             return Err(ApiError::new(
@@ -121,7 +123,7 @@ mod tests {
     #[test]
     fn rate_and_concurrency() {
         let t = Throttles::default();
-        let o = Map::new();
+        let o = NamespaceLimits::default();
         assert!(t.check_rate("a", Rate::Invocations, &o, 2).is_ok());
         assert!(t.check_rate("a", Rate::Invocations, &o, 2).is_ok());
         let e = t.check_rate("a", Rate::Invocations, &o, 2).unwrap_err();
@@ -138,8 +140,10 @@ mod tests {
         );
         t.completed("a");
         assert!(t.check_concurrency("a", &o, 1).is_ok());
-        let mut zero = Map::new();
-        zero.insert("concurrentInvocations".into(), serde_json::json!(0));
+        let zero = NamespaceLimits {
+            concurrent_invocations: Some(0),
+            ..Default::default()
+        };
         assert_eq!(
             t.check_concurrency("a", &zero, 5).unwrap_err().message,
             messages::NAMESPACE_LIMIT_UNDERZERO

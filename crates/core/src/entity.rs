@@ -416,7 +416,8 @@ pub fn activation_api_json(stored: &str) -> Result<String, serde_json::Error> {
                 .remove("statusCode")
                 .and_then(|c| serde_json::from_str::<u64>(c.get()).ok())
                 .unwrap_or(3);
-            let status = serde_json::value::to_raw_value(ActivationStatus::from_code(code).as_str())?;
+            let status =
+                serde_json::value::to_raw_value(ActivationStatus::from_code(code).as_str())?;
             let success = serde_json::value::to_raw_value(&(code == 0))?;
             resp.insert(Cow::Borrowed("status"), &status);
             resp.insert(Cow::Borrowed("success"), &success);

@@ -183,3 +183,10 @@ pub fn web_response_headers_too_large(size: usize, max: usize) -> String {
 /// 400 on a `.` or `..` segment in the path after a web action's name.
 pub const WEB_PATH_DOT_SEGMENT: &str =
     "The path after the action name may not contain '.' or '..' segments.";
+
+/// The record of an activation accepted but cut off by a stop of its owner (crash recovery).
+pub const ACTIVATION_INTERRUPTED: &str =
+    "The activation was interrupted: the server stopped before the action completed.";
+
+/// OpenWhisk's whisk error when no container can be had for an activation.
+pub const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";

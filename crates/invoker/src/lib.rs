@@ -21,7 +21,7 @@ use whirl_core::json::SharedJson;
 use whirl_core::limits::MB;
 use whirl_core::now_millis;
 use whirl_runtime::{
-    ActivationEnv, ExecSpec, Container, ContainerFactory, ContainerSpec, InitRequest, RunRequest,
+    ActivationEnv, Container, ContainerFactory, ContainerSpec, ExecSpec, InitRequest, RunRequest,
 };
 use whirl_store::{ActivationRecord, Stores};
 
@@ -61,9 +61,8 @@ impl Default for InvokerConfig {
 }
 
 /// The message for activations that were accepted but whose run was interrupted by a crash.
-pub const INTERRUPTED: &str =
-    "The activation was interrupted: the server stopped before the action completed.";
-const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";
+pub const INTERRUPTED: &str = whirl_core::messages::ACTIVATION_INTERRUPTED;
+use whirl_core::messages::PROVISION_FAILED;
 
 /// An action as the invoker runs it: the typed document, its code, and the revision they are.
 #[derive(Debug)]
@@ -348,7 +347,11 @@ fn runtime_kind(
     code: Option<&str>,
 ) -> Result<String, String> {
     let has_code = code.is_some_and(|c| !c.trim().is_empty())
-        || action.exec.code.as_deref().is_some_and(|c| !c.trim().is_empty());
+        || action
+            .exec
+            .code
+            .as_deref()
+            .is_some_and(|c| !c.trim().is_empty());
     factory
         .supports(&ExecSpec {
             kind: &action.exec.kind,

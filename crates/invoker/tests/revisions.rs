@@ -11,8 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 use whirl_bus::{
-    ActivationMessage, Bus, CompletionMessage, ControllerId, Feed, InProcessBus, Invoker,
-    InvokerId,
+    ActivationMessage, Bus, CompletionMessage, ControllerId, Feed, InProcessBus, Invoker, InvokerId,
 };
 use whirl_core::entity::ActivationStatus;
 use whirl_invoker::{Invoker as InvokerService, InvokerConfig};

@@ -94,8 +94,10 @@ fn entity(kind: EntityKind, path: &str, name: &str, updated: i64) -> NewEntity {
 fn activation(namespace: &str, entity_path: &str, start: i64) -> ActivationRecord {
     let id = unique_activation_id();
     ActivationRecord {
-        doc: shared(json!({"activationId": id, "namespace": namespace, "start": start,
-                    "response": {"statusCode": 0, "result": {"ok": true}}})),
+        doc: shared(
+            json!({"activationId": id, "namespace": namespace, "start": start,
+                    "response": {"statusCode": 0, "result": {"ok": true}}}),
+        ),
         activation_id: id,
         namespace: namespace.to_string(),
         entity_path: entity_path.to_string(),

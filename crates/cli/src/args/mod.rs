@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod action;
 mod activation;
+mod api;
 mod common;
 mod namespace;
 mod package;
@@ -15,6 +16,7 @@ mod trigger;
 
 pub use action::{ActionCmd, ActionPut};
 pub use activation::ActivationCmd;
+pub use api::ApiCmd;
 pub use common::{AnnotOpts, GlobalOpts, ListOpts, ParamOpts};
 pub use namespace::{NamespaceCmd, NamespaceGet};
 pub use package::{PackageCmd, PackagePut};
@@ -46,6 +48,9 @@ pub enum Cmd {
     /// work with activations
     #[command(subcommand)]
     Activation(ActivationCmd),
+    /// work with APIs
+    #[command(subcommand)]
+    Api(ApiCmd),
     /// work with packages
     #[command(subcommand)]
     Package(PackageCmd),

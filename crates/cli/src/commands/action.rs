@@ -310,15 +310,20 @@ fn action_put(ctx: &mut Ctx<'_>, put: &ActionPut, update: bool, del_annotations:
                 .iter()
                 .find(|(k, _)| k == "require-whisk-auth")
                 .map(|(_, v)| v.clone());
+            // wsk's updateWebSecureAnnotation: `true` keeps an existing numeric secret, `false`
+            // deletes an existing secret (and sets `false` when there was none), any other
+            // value is the secret.
             match secure.to_ascii_lowercase().as_str() {
                 "false" => {
                     if existing_secret.is_some() {
                         del.push("require-whisk-auth".into());
+                        kv_del(&mut annots_kv, "require-whisk-auth");
+                    } else {
+                        kv_set(&mut annots_kv, "require-whisk-auth", json!(false));
                     }
-                    kv_del(&mut annots_kv, "require-whisk-auth");
                 }
                 "true" => {
-                    let keep = existing_secret.as_ref().map(Value::is_i64) == Some(true);
+                    let keep = existing_secret.as_ref().map(Value::is_number) == Some(true);
                     if !keep {
                         kv_set(&mut annots_kv, "require-whisk-auth", json!(random_secret()));
                     }

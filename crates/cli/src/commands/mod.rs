@@ -1,6 +1,7 @@
 //! The verbs, one module per noun of `wsk <noun> <verb>` (its clap definitions are in the
-//! module of the same name under `args/`). A new noun, e.g. `whirl api ...`, gets its own
-//! `commands/api.rs` with a `run` entry point and one arm in [`dispatch`].
+//! module of the same name under `args/`). A new noun gets its own `commands/<noun>.rs` with a
+//! `run` entry point and one arm in [`dispatch`] (`api` is the latest: the API gateway through
+//! the `/whisk.system/apimgmt` web actions).
 //!
 //! * [`context`]: the execution context (output, configuration, the client).
 //! * [`names`]: wsk's qualified names.
@@ -10,6 +11,7 @@
 
 mod action;
 mod activation;
+mod api;
 mod common;
 mod completions;
 mod context;
@@ -36,6 +38,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx<'_>, cli: Cli) -> R {
         Cmd::Completions { shell } => completions::run(ctx, shell),
         Cmd::Action(a) => action::run(ctx, &top, a),
         Cmd::Activation(a) => activation::run(ctx, &top, a),
+        Cmd::Api(a) => api::run(ctx, &top, a),
         Cmd::Trigger(t) => trigger::run(ctx, &top, t),
         Cmd::Rule(r) => rule::run(ctx, &top, r),
         Cmd::Package(p) => package::run(ctx, &top, p),

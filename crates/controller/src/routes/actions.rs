@@ -238,9 +238,7 @@ fn check_instances(state: &AppState, who: &Identity, limits: &ActionLimits) -> A
     };
     let max = who
         .limits
-        .get("concurrentInvocations")
-        .and_then(Value::as_u64)
-        .unwrap_or(state.inner.config.namespace_defaults.concurrent_invocations);
+        .concurrent_invocations(&state.inner.config.namespace_defaults);
     if instances == 0 || instances > max {
         return Err(ApiError::bad_request(messages::instances_out_of_range(
             instances, max,
@@ -307,13 +305,11 @@ async fn build_exec(
                     &rk.kind,
                 )));
             }
-            if let Some(Value::Array(allowed)) = who.limits.get("allowedKinds") {
-                if !allowed.iter().any(|k| k.as_str() == Some(rk.kind.as_str())) {
-                    return Err(ApiError::new(
-                        axum::http::StatusCode::FORBIDDEN,
-                        messages::kind_not_allowed(&rk.kind),
-                    ));
-                }
+            if !who.limits.allows_kind(&rk.kind) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    messages::kind_not_allowed(&rk.kind),
+                ));
             }
             let code = code.ok_or_else(|| {
                 ApiError::bad_request(messages::malformed("exec.code is required"))
@@ -381,7 +377,15 @@ async fn validate_sequence(
             _ => ApiError::bad_request(messages::SEQUENCE_COMPONENT_NOT_FOUND),
         })?;
         if ra.action.exec.kind == SEQUENCE {
-            for c in ra.action.exec.components.clone().unwrap_or_default().iter().rev() {
+            for c in ra
+                .action
+                .exec
+                .components
+                .clone()
+                .unwrap_or_default()
+                .iter()
+                .rev()
+            {
                 if let Ok(inner) = FullyQualifiedName::parse(c, &ra.fqn.namespace) {
                     work.push((inner, depth + 1));
                 }

@@ -1,9 +1,9 @@
 //! `/namespaces/{ns}/activations`: activation records (spec §1.7, §2.2).
 
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
-use axum::response::IntoResponse;
 use whirl_core::entity::{activation_api_json, activation_api_view, activation_summary};
 use whirl_core::messages;
 use whirl_core::names::validate_name;

@@ -93,10 +93,7 @@ pub(crate) fn finished(record: &SharedJson, result_only: bool) -> ApiResult<Resp
     let result = head.response.result.map(RawValue::get);
     let bare = result.is_some_and(|r| r.trim_start().starts_with('['));
     if result_only || bare {
-        return Ok(json_response(
-            status,
-            result.unwrap_or("{}").to_string(),
-        ));
+        return Ok(json_response(status, result.unwrap_or("{}").to_string()));
     }
     let view = activation_api_json(record.as_str()).map_err(unreadable)?;
     Ok(json_response(status, view))

@@ -27,22 +27,22 @@ pub async fn limits(
     let d = &c.namespace_defaults;
     let r = &c.action_limits;
     let o = &who.limits;
-    let pick = |k: &str, dflt: u64| o.get(k).cloned().unwrap_or_else(|| json!(dflt));
     let mut v = json!({
-        "invocationsPerMinute": pick("invocationsPerMinute", d.invocations_per_minute),
-        "concurrentInvocations": pick("concurrentInvocations", d.concurrent_invocations),
-        "firesPerMinute": pick("firesPerMinute", d.fires_per_minute),
+        "invocationsPerMinute": o.invocations_per_minute(d),
+        "concurrentInvocations": o.concurrent_invocations(d),
+        "firesPerMinute": o.fires_per_minute(d),
         "minActionMemory": r.memory.min, "maxActionMemory": r.memory.max,
         "minActionLogs": r.logs.min, "maxActionLogs": r.logs.max,
         "minActionTimeout": r.timeout.min, "maxActionTimeout": r.timeout.max,
         "minActionConcurrency": r.concurrency.min, "maxActionConcurrency": r.concurrency.max,
         "maxParameterSize": format!("{} B", whirl_core::limits::MAX_PARAMETER_BYTES),
-        "maxActionInstances": pick("concurrentInvocations", d.concurrent_invocations),
+        "maxActionInstances": o.concurrent_invocations(d),
     });
-    for k in ["allowedKinds", "storeActivations"] {
-        if let Some(x) = o.get(k) {
-            v[k] = x.clone();
-        }
+    if let Some(kinds) = &o.allowed_kinds {
+        v["allowedKinds"] = json!(kinds);
+    }
+    if let Some(store) = o.store_activations {
+        v["storeActivations"] = json!(store);
     }
     Ok(Json(v))
 }

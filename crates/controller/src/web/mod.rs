@@ -166,7 +166,7 @@ fn owner_of(rec: &NamespaceRecord) -> Owner {
             namespace: rec.namespace.clone(),
             uuid: rec.uuid.clone(),
             key: known.unwrap_or_default(),
-            limits: rec.limits.as_object().cloned().unwrap_or_default(),
+            limits: whirl_core::limits::NamespaceLimits::from_document(&rec.limits),
         },
     }
 }
