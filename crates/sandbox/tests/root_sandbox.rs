@@ -479,7 +479,9 @@ fn root_tmpfs_dirs_are_capped_and_ro_binds_follow_the_host() {
     );
     c.ro_binds = vec![(dir.path().to_path_buf(), "/src".into())];
     let (sb, mut out, _err) = start(&c);
-    fs::write(dir.path().join("late.txt"), "late").unwrap();
+    // Written aside and renamed in, so the loop never sees a created but still empty file.
+    fs::write(dir.path().join("late.tmp"), "late").unwrap();
+    fs::rename(dir.path().join("late.tmp"), dir.path().join("late.txt")).unwrap();
     let mut got = String::new();
     out.read_to_string(&mut got).unwrap();
     assert_eq!(got, "late");
