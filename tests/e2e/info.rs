@@ -106,6 +106,19 @@ fn api_docs_document_only_routed_paths() {
     );
     let aid = rec.activation_id.clone();
     store_activations(&s, vec![rec]);
+    // A web action and an API route to it, for the web and gateway paths.
+    let mut web = node_action("function main(p) { return {ok: true} }");
+    web["annotations"] = json!([{"key": "web-export", "value": true}]);
+    g.put(&format!("{NS}/actions/p1/w1"), &web).ok();
+    g.post(
+        "/api/v1/web/whisk.system/apimgmt/createApi.http?responsetype=json",
+        &json!({"apidoc": {"namespace": "_", "gatewayBasePath": "/docs", "gatewayPath": "/hello",
+            "gatewayMethod": "GET", "id": "API:_:/docs",
+            "action": {"name": "p1/w1", "namespace": "guest", "backendMethod": "GET",
+                "backendUrl": format!("{}/api/v1/web/guest/p1/w1.http", s.base), "authkey": GUEST_KEY}}}),
+    )
+    .ok();
+    let uuid = GUEST_KEY.split(':').next().unwrap();
 
     let server = doc["servers"][0]["url"]
         .as_str()
@@ -126,10 +139,15 @@ fn api_docs_document_only_routed_paths() {
             Some("rules") => "r1",
             _ => "x",
         };
+        let web = template.starts_with("/api/v1/web/");
         let path = format!(
             "{server}{}",
             template
-                .replace("{namespace}", "_")
+                .replace("{namespace}", if web { "guest" } else { "_" })
+                .replace("{action}", "w1.json")
+                .replace("{namespaceUuid}", uuid)
+                .replace("{basePath}", "docs")
+                .replace("{relPath}", "hello")
                 .replace("{package}", "p1")
                 .replace("{name}", name)
                 .replace("{activationid}", &aid)
@@ -178,6 +196,16 @@ fn api_docs_document_only_routed_paths() {
                     assert!(
                         ![404, 405].contains(&r.status),
                         "POST {path} not routed: {} {}",
+                        r.status,
+                        r.text
+                    );
+                }
+                "patch" | "options" => {
+                    let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                    let r = g.send(m, &path, &[], None);
+                    assert!(
+                        ![404, 405].contains(&r.status),
+                        "{method} {path} not routed: {} {}",
                         r.status,
                         r.text
                     );

@@ -18,5 +18,6 @@ mod names;
 mod npm;
 mod packages;
 mod persistence;
+mod serverless;
 mod triggers_rules;
 mod web;

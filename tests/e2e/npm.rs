@@ -1,4 +1,5 @@
-//! Compatibility with the real `openwhisk` npm client (tests/npm/crud.js).
+//! Compatibility with the real `openwhisk` npm client: CRUD of every entity (tests/npm/crud.js)
+//! and the API gateway through `ow.routes` (tests/npm/routes.js).
 
 use std::path::Path;
 use std::process::Command;
@@ -7,28 +8,31 @@ use crate::support::*;
 
 #[test]
 fn npm_client() {
+    run_script("crud.js", &[]);
+}
+
+/// The client's own routes integration test runs with `__OW_APIGW_TOKEN` set, so the client
+/// adds `accesstoken` and `spaceguid` to every route management call.
+#[test]
+fn npm_client_routes_with_a_gateway_token() {
+    run_script("routes.js", &[("APIGW_TOKEN", "token-of-the-suite")]);
+}
+
+#[test]
+fn npm_client_routes() {
+    run_script("routes.js", &[]);
+}
+
+/// Runs `tests/npm/{script}` with the real client against a fresh server.
+fn run_script(script: &str, env: &[(&str, &str)]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm");
-    if !dir.join("node_modules/openwhisk").is_dir() {
-        // A fresh clone: install the locked client once (CI does this in .ci/run).
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("run npm (is Node.js with npm installed?)");
-        assert!(
-            status.success(),
-            "`npm ci --prefix tests/npm` failed: {status}"
-        );
-    }
-    assert!(
-        dir.join("node_modules/openwhisk").is_dir(),
-        "tests/npm/node_modules/openwhisk is missing after `npm ci`"
-    );
+    npm_ci(&dir, "node_modules/openwhisk");
     let s = Server::start();
     let out = Command::new("node")
-        .arg(dir.join("crud.js"))
+        .arg(dir.join(script))
         .env("APIHOST", &s.base)
         .env("AUTH", GUEST_KEY)
+        .envs(env.iter().copied())
         .current_dir(&dir)
         .output()
         .expect("run node (is Node.js installed?)");
@@ -36,7 +40,7 @@ fn npm_client() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "crud.js failed ({}):\n{stdout}\n{stderr}\nserver log:\n{}",
+        "{script} failed ({}):\n{stdout}\n{stderr}\nserver log:\n{}",
         out.status,
         s.log()
     );

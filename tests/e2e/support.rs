@@ -566,3 +566,27 @@ pub fn activation_record(
 pub fn doc_of(r: &whirl_store::ActivationRecord) -> Value {
     r.doc.parse().expect("stored records are JSON")
 }
+
+/// `npm ci` in `dir` unless `marker` (a path in it) exists: a fresh clone installs the locked
+/// packages once (CI does this in .ci/run). Tests run in parallel: one installs, others wait.
+pub fn npm_ci(dir: &Path, marker: &str) {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if !dir.join(marker).exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(dir)
+            .status()
+            .expect("run npm (is Node.js with npm installed?)");
+        assert!(
+            status.success(),
+            "`npm ci` in {} failed: {status}",
+            dir.display()
+        );
+    }
+    assert!(
+        dir.join(marker).exists(),
+        "{} is missing after `npm ci`",
+        dir.join(marker).display()
+    );
+}

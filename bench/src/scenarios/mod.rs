@@ -27,12 +27,15 @@ mod b6_sandbox;
 mod b9_burst;
 mod cp_control_plane;
 mod floor;
+mod web_routes;
 
 pub const NODE_NOOP: &str = "function main(){return {}}";
 pub const PY_NOOP: &str = "def main(a): return {}\n";
 
 /// Scenario ids in run order.
-pub const ALL: &[&str] = &["floor", "B6", "B1", "B2", "B3", "CP", "B4", "B9", "B5"];
+pub const ALL: &[&str] = &[
+    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "B4", "B9", "B5",
+];
 
 pub fn title(id: &str) -> &'static str {
     match id {
@@ -45,6 +48,7 @@ pub fn title(id: &str) -> &'static str {
         "B5" => "B5 prewarmed start (stem cell of the kind available)",
         "B6" => "B6 sandbox create/destroy without a runtime",
         "B9" => "B9 burst of distinct cold actions fired at once",
+        "WEB" => "WEB web action GET .json and API route, next to the blocking invoke (c=1, c=32)",
         _ => "",
     }
 }
@@ -317,6 +321,7 @@ impl Ctx {
             "B5" => self.b5(&mut s).await,
             "B6" => self.b6(&mut s).await,
             "B9" => self.b9(&mut s).await,
+            "WEB" => self.web(&mut s).await,
             other => Err(anyhow::anyhow!("unknown scenario {other}")),
         };
         if let Err(e) = r {

@@ -76,6 +76,18 @@ impl IdentityCache {
     }
 }
 
+/// The namespace whose key has `uuid` (the API gateway's URLs name it), from the identity cache.
+pub async fn namespace_by_uuid(
+    state: &AppState,
+    uuid: &str,
+) -> Result<Option<Arc<NamespaceRecord>>, ApiError> {
+    state
+        .inner
+        .identities
+        .lookup(state.inner.stores.auth.as_ref(), uuid)
+        .await
+}
+
 /// Resolve an `Authorization` header value to an identity.
 pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Identity, ApiError> {
     let header = header.ok_or_else(|| ApiError::unauthorized(messages::AUTHENTICATION_REQUIRED))?;

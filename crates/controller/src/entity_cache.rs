@@ -6,8 +6,10 @@
 //!
 //! Actions are also cached as typed values ([`ActionCache`]): the invoke path shares one parsed
 //! `WhiskAction` instead of cloning and re-parsing its JSON document on every request. The same
-//! invalidations evict both caches.
+//! invalidations evict both caches, and the values derived from all entities under one path
+//! ([`DerivedCache`], such as the API gateway's route table of a namespace).
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -60,17 +62,77 @@ impl ActionCache {
     }
 }
 
+/// Most derived values kept (the whole map is dropped when full).
+const MAX_DERIVED: usize = 10_000;
+
+type Derived = Arc<dyn Any + Send + Sync>;
+
+/// Values computed from every entity under one store path (the parent of their ids), evicted
+/// when any entity under that path changes: a read path that would otherwise list and parse
+/// the same documents on every request keeps the parsed result instead.
+#[derive(Debug, Default)]
+pub struct DerivedCache {
+    entries: RwLock<HashMap<String, Derived>>,
+    /// Bumped by every invalidation: a value computed from a read that raced a write is dropped.
+    generation: AtomicU64,
+}
+
+impl DerivedCache {
+    /// The value kept for `path`, if it is a `T`.
+    pub fn get<T: Any + Send + Sync>(&self, path: &str) -> Option<Arc<T>> {
+        let v = self.entries.read().ok()?.get(path).cloned()?;
+        v.downcast::<T>().ok()
+    }
+
+    /// The generation to pass to [`DerivedCache::insert`], taken before reading the store.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Keep `value` for `path` (ignored if an invalidation came since `generation`).
+    pub fn insert<T: Any + Send + Sync>(&self, path: &str, value: Arc<T>, generation: u64) {
+        if let Ok(mut m) = self.entries.write() {
+            if self.generation.load(Ordering::SeqCst) != generation {
+                return;
+            }
+            if m.len() >= MAX_DERIVED {
+                m.clear();
+            }
+            m.insert(path.to_string(), value);
+        }
+    }
+
+    /// An entity changed: drop what was derived from its path.
+    fn invalidate(&self, id: &str) {
+        if let Ok(mut m) = self.entries.write() {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            if let Some((path, _)) = id.rsplit_once('/') {
+                m.remove(path);
+            }
+        }
+    }
+}
+
 /// The caches of one controller, evicted together.
 #[derive(Debug)]
 pub struct Caches {
     documents: Arc<CachedEntityStore>,
     pub actions: ActionCache,
+    pub derived: DerivedCache,
 }
 
 impl Caches {
     fn invalidate(&self, id: &str) {
         self.documents.invalidate(id);
         self.actions.invalidate(id);
+        self.derived.invalidate(id);
+    }
+
+    /// Before and after a write of `id` through this controller: the typed and derived
+    /// caches must not serve, nor be filled from, what the write replaces.
+    fn invalidate_typed(&self, id: &str) {
+        self.actions.invalidate(id);
+        self.derived.invalidate(id);
     }
 }
 
@@ -84,6 +146,7 @@ pub fn coherent(
     let caches = Arc::new(Caches {
         documents: Arc::new(CachedEntityStore::new(store)),
         actions: ActionCache::default(),
+        derived: DerivedCache::default(),
     });
     let store = Arc::new(AnnouncingStore {
         cache: caches.documents.clone(),
@@ -138,9 +201,9 @@ impl EntityStore for AnnouncingStore {
 
     async fn put(&self, entity: NewEntity, expected_rev: Option<u64>) -> Result<u64> {
         let id = entity.id.clone();
-        self.caches.actions.invalidate(&id);
+        self.caches.invalidate_typed(&id);
         let r = self.cache.put(entity, expected_rev).await;
-        self.caches.actions.invalidate(&id);
+        self.caches.invalidate_typed(&id);
         if r.is_ok() {
             self.announce(&id).await;
         }
@@ -148,9 +211,9 @@ impl EntityStore for AnnouncingStore {
     }
 
     async fn delete(&self, id: &str, expected_rev: u64) -> Result<()> {
-        self.caches.actions.invalidate(id);
+        self.caches.invalidate_typed(id);
         let r = self.cache.delete(id, expected_rev).await;
-        self.caches.actions.invalidate(id);
+        self.caches.invalidate_typed(id);
         if r.is_ok() {
             self.announce(id).await;
         }
@@ -163,5 +226,35 @@ impl EntityStore for AnnouncingStore {
 
     async fn count(&self, kind: EntityKind, scope: &Scope) -> Result<u64> {
         self.cache.count(kind, scope).await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_values_are_evicted_by_a_change_under_their_path() {
+        let c = DerivedCache::default();
+        let g = c.generation();
+        c.insert("ns/.apigw", Arc::new(vec![1u32, 2]), g);
+        assert_eq!(*c.get::<Vec<u32>>("ns/.apigw").unwrap(), vec![1, 2]);
+        // Another type under the same path is not this value.
+        assert!(c.get::<String>("ns/.apigw").is_none());
+        // A change elsewhere keeps it; a change under the path drops it.
+        c.invalidate("other/.apigw/2f");
+        assert!(c.get::<Vec<u32>>("ns/.apigw").is_some());
+        c.invalidate("ns/.apigw/2f62");
+        assert!(c.get::<Vec<u32>>("ns/.apigw").is_none());
+    }
+
+    #[test]
+    fn a_value_read_before_an_invalidation_is_not_kept() {
+        let c = DerivedCache::default();
+        let g = c.generation();
+        c.invalidate("ns/.apigw/2f");
+        c.insert("ns/.apigw", Arc::new(1u8), g);
+        assert!(c.get::<u8>("ns/.apigw").is_none());
     }
 }

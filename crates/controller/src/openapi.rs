@@ -192,6 +192,9 @@ pub fn document() -> Value {
     paths.insert("/namespaces/{namespace}/activations/{activationid}/logs".into(), json!({"get": op("Activation logs", id_params.clone(), None, "{\"logs\": [...]}", &[400, 401, 403, 404])}));
     paths.insert("/namespaces/{namespace}/activations/{activationid}/result".into(), json!({"get": op("Activation result", id_params, None, "the response object", &[400, 401, 403, 404])}));
 
+    invocation_paths(&mut paths);
+    web_paths(&mut paths);
+
     // Absolute paths (server "/"): relative to a server "/api/v1", the info route `/` would read
     // `/api/v1/`, which is not routed; `GET /api/v1` is.
     let paths: Map<String, Value> = paths
@@ -205,6 +208,8 @@ pub fn document() -> Value {
             (abs, v)
         })
         .collect();
+    let mut paths = paths;
+    gateway_paths(&mut paths);
 
     let kv = json!({"type": "array", "items": {"type": "object", "required": ["key"], "properties": {"key": {"type": "string"}, "value": {}, "init": {"type": "boolean"}}}});
     json!({
@@ -219,6 +224,7 @@ pub fn document() -> Value {
             "schemas": {
                 "ErrorMessage": {"type": "object", "properties": {"error": {"type": "string"}, "code": {"type": "string"}}},
                 "KeyValues": kv,
+                "Parameters": {"type": "object", "additionalProperties": true},
                 "ActionPut": {"type": "object", "properties": {
                     "exec": {"type": "object", "properties": {"kind": {"type": "string"}, "code": {"type": "string"}, "image": {"type": "string"}, "main": {"type": "string"}, "components": {"type": "array", "items": {"type": "string"}}}},
                     "parameters": {"$ref": "#/components/schemas/KeyValues"}, "annotations": {"$ref": "#/components/schemas/KeyValues"},
@@ -232,4 +238,178 @@ pub fn document() -> Value {
             }
         }
     })
+}
+
+/// Invoking an action and firing a trigger (`POST` on the entity).
+fn invocation_paths(paths: &mut Map<String, Value>) {
+    let invoke_params = |package: bool| {
+        let mut v = vec![param(
+            "namespace",
+            "path",
+            "string",
+            "namespace, or _ for the caller's",
+        )];
+        if package {
+            v.push(param("package", "path", "string", "package or binding"));
+        }
+        v.extend([
+            param("name", "path", "string", "action"),
+            param(
+                "blocking",
+                "query",
+                "boolean",
+                "wait for the result (up to 60 s, then 202 with the activation id)",
+            ),
+            param(
+                "result",
+                "query",
+                "boolean",
+                "answer only the result (implies blocking)",
+            ),
+            param("timeout", "query", "integer", "ms to wait when blocking"),
+        ]);
+        v
+    };
+    let invoke = |package: bool| {
+        op(
+            "Invoke an action with the body's parameters",
+            invoke_params(package),
+            Some("Parameters"),
+            "the activation (blocking) or {\"activationId\"} (202 when not blocking)",
+            &[400, 401, 403, 404, 408, 413, 429, 502],
+        )
+    };
+    if let Some(item) = paths
+        .get_mut("/namespaces/{namespace}/actions/{name}")
+        .and_then(Value::as_object_mut)
+    {
+        item.insert("post".into(), invoke(false));
+    }
+    if let Some(item) = paths
+        .get_mut("/namespaces/{namespace}/actions/{package}/{name}")
+        .and_then(Value::as_object_mut)
+    {
+        item.insert("post".into(), invoke(true));
+    }
+    if let Some(item) = paths
+        .get_mut("/namespaces/{namespace}/triggers/{name}")
+        .and_then(Value::as_object_mut)
+    {
+        item.insert(
+            "post".into(),
+            op(
+                "Fire a trigger with the body's parameters",
+                entity_params(&[]),
+                Some("Parameters"),
+                "{\"activationId\"} (202), or 204 when no rule is active",
+                &[400, 401, 403, 404, 429],
+            ),
+        );
+    }
+}
+
+/// Web actions (no credentials unless the action asks for them) and the API gateway's
+/// management actions, which are web actions of `/whisk.system/apimgmt`.
+fn web_paths(paths: &mut Map<String, Value>) {
+    let web_params = || {
+        vec![
+            param("namespace", "path", "string", "the action's namespace (not _)"),
+            param(
+                "package",
+                "path",
+                "string",
+                "package or binding, or `default` for none",
+            ),
+            param(
+                "action",
+                "path",
+                "string",
+                "action name with an optional extension (.json, .html, .http, .svg, .text; none is .http) \
+                 and extra path segments after it (passed as __ow_path)",
+            ),
+        ]
+    };
+    let mut item = Map::new();
+    for method in ["get", "post", "put", "delete", "patch"] {
+        item.insert(
+            method.into(),
+            op(
+                "Run a web action (annotation web-export); the extension picks the response's content type",
+                web_params(),
+                None,
+                "the action's answer, projected by the extension",
+                &[400, 401, 404, 406, 413, 415, 500, 502],
+            ),
+        );
+    }
+    item.insert(
+        "options".into(),
+        op(
+            "CORS preflight: default CORS headers, or the action's own with web-custom-options",
+            web_params(),
+            None,
+            "CORS headers",
+            &[404],
+        ),
+    );
+    paths.insert(
+        "/web/{namespace}/{package}/{action}".into(),
+        Value::Object(item),
+    );
+
+    let apimgmt = "/web/whisk.system/apimgmt";
+    let basepath = param("basepath", "query", "string", "the API's base path or name");
+    paths.insert(
+        format!("{apimgmt}/createApi.http"),
+        json!({"post": op(
+            "Create or extend an API: a route ({\"apidoc\": {gatewayBasePath, gatewayPath, gatewayMethod, action}}) or a Swagger 2.0 document ({\"apidoc\": {\"swagger\": ...}})",
+            vec![param("responsetype", "query", "string", "json, http, html, text or svg")],
+            None, "the stored API: {\"apidoc\", \"gwApiUrl\", ...}", &[400, 401, 403])}),
+    );
+    paths.insert(
+        format!("{apimgmt}/getApi.http"),
+        json!({"get": op(
+            "List the caller's APIs, or one",
+            vec![basepath.clone(), param("relpath", "query", "string", "only this relative path"),
+                 param("operation", "query", "string", "only this verb")],
+            None, "{\"apis\": [{\"id\", \"key\", \"value\": {\"gwApiUrl\", \"apidoc\"}}]}", &[401])}),
+    );
+    paths.insert(
+        format!("{apimgmt}/deleteApi.http"),
+        json!({"delete": op(
+            "Delete an API, one of its paths, or one verb of a path",
+            vec![basepath, param("relpath", "query", "string", "only this relative path"),
+                 param("operation", "query", "string", "only this verb")],
+            None, "{}", &[400, 401, 404])}),
+    );
+}
+
+/// The routes the API gateway serves, outside `/api/v1`.
+fn gateway_paths(paths: &mut Map<String, Value>) {
+    let params = vec![
+        param(
+            "namespaceUuid",
+            "path",
+            "string",
+            "the part of the namespace's key before `:`",
+        ),
+        param(
+            "basePath",
+            "path",
+            "string",
+            "the API's base path (may span segments)",
+        ),
+        param(
+            "relPath",
+            "path",
+            "string",
+            "the route's relative path, with its {path parameters} (may span segments)",
+        ),
+    ];
+    paths.insert(
+        "/api/{namespaceUuid}/{basePath}/{relPath}".into(),
+        json!({"get": op(
+            "An API route created with createApi (`wsk api create`): runs its web action; every verb the API maps is served the same way, and OPTIONS answers CORS",
+            params, None, "the action's answer in the route's response type", &[404, 406])}),
+    );
 }

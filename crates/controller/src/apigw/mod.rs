@@ -42,16 +42,13 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         let (uuid, tail) = rest.split_once('/').unwrap_or((rest, ""));
         if uuid != "v1" && !uuid.is_empty() {
             // Only a known namespace uuid makes this a gateway URL; anything else is the API's.
-            match state.stores().auth.namespace_by_uuid(uuid).await {
+            match crate::auth::namespace_by_uuid(&state, uuid).await {
                 Ok(Some(owner)) => {
                     let tail = format!("/{tail}");
                     return serve(&state, &owner, &tail, req).await;
                 }
                 Ok(None) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "namespace lookup failed");
-                    return gw_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.");
-                }
+                Err(e) => return gw_error(e.status, &e.message),
             }
         }
     }
@@ -155,13 +152,13 @@ fn under_base<'a>(base: &str, path: &'a str) -> Option<&'a str> {
 
 /// A request to `/api/{uuid}{path}`.
 async fn serve(state: &AppState, owner: &NamespaceRecord, path: &str, req: Request) -> Response {
-    let apis = match store::list(state, &owner.namespace).await {
+    let apis = match store::routing(state, &owner.namespace).await {
         Ok(a) => a,
         Err(e) => return gw_error(e.status, &e.message),
     };
     // The best match over all APIs: the longest base path, then the most literal segments.
     let mut best: Option<(usize, usize, &store::StoredApi, &str, String)> = None;
-    for api in &apis {
+    for api in apis.iter() {
         let Some(rel) = under_base(&api.base_path, path) else {
             continue;
         };

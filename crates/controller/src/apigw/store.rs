@@ -3,6 +3,8 @@
 //! `.apigw` is not a valid entity name, so no real entity can collide with these documents, and
 //! the trigger list (path = namespace exactly) never shows them.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 use whirl_store::{EntityKind, EntityQuery, NewEntity, Scope, StoreError};
 
@@ -31,6 +33,20 @@ fn space(ns: &str) -> String {
 /// The document id of the API at `base_path` in `ns`.
 pub fn doc_id(ns: &str, base_path: &str) -> String {
     format!("{}/{}", space(ns), hex(base_path))
+}
+
+/// Every API of `ns`, as the gateway routes by them: parsed once and kept until one of the
+/// namespace's APIs changes (on any controller).
+pub async fn routing(state: &AppState, ns: &str) -> Result<Arc<Vec<StoredApi>>, ApiError> {
+    let path = space(ns);
+    let cache = &state.inner.caches.derived;
+    if let Some(apis) = cache.get::<Vec<StoredApi>>(&path) {
+        return Ok(apis);
+    }
+    let generation = cache.generation();
+    let apis = Arc::new(list(state, ns).await?);
+    cache.insert(&path, apis.clone(), generation);
+    Ok(apis)
 }
 
 /// Every API of `ns`.
