@@ -114,8 +114,9 @@ fn create_list_serve_delete() {
     create(&g, &apidoc(&s, "/club", "/plain", "get", "plain"), "json").ok();
 
     // Path parameters need .http.
+    // Failures of the management actions answer as upstream's: 502 `{"error": ...}`.
     let r = create(&g, &apidoc(&s, "/club", "/x/{id}", "get", "book"), "json");
-    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.status, 502, "{}", r.text);
     assert!(r.error().contains(".http"), "{}", r.text);
 
     // getApi lists the API (by base path or without filter).
@@ -226,7 +227,7 @@ fn create_list_serve_delete() {
         200
     );
     let r = del("basepath=/club&relpath=/nope");
-    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.status, 502, "{}", r.text);
     del("basepath=/club&relpath=/plain").ok();
     // Survives a restart.
     let s = s.restart();
@@ -244,7 +245,7 @@ fn create_list_serve_delete() {
         404
     );
     let r = g.delete(&format!("{MGMT}/deleteApi.http?basepath=/club"));
-    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.status, 502, "{}", r.text);
     assert!(r.error().contains("does not exist"));
 }
 
@@ -320,7 +321,7 @@ fn swagger_import_export_and_bad_input() {
         ),
     ] {
         let r = post(b.clone());
-        assert_eq!(r.status, 400, "{b}: {}", r.text);
+        assert_eq!(r.status, 502, "{b}: {}", r.text);
         assert!(r.error().contains(msg), "{b}: {}", r.text);
     }
     let r = g.send(
@@ -331,9 +332,9 @@ fn swagger_import_export_and_bad_input() {
     );
     assert_eq!(r.status, 400, "{}", r.text);
     let r = g.get(&format!("{MGMT}/getApi.http?outputFormat=xml"));
-    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.status, 502, "{}", r.text);
     let r = g.delete(&format!("{MGMT}/deleteApi.http"));
-    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.status, 502, "{}", r.text);
     assert_eq!(r.error(), "basepath is required.");
     // Credentials are required.
     let r = s.anon().get(&format!("{MGMT}/getApi.http"));

@@ -136,14 +136,15 @@ async function servedRoutes () {
   await ow.routes.delete({ basepath: '/imported' })
   log('routes.create from swagger')
 
-  // Errors come back as the client's errors with the gateway's status.
+  // Failures come back as the client's errors, with upstream's status and message.
   try {
     await ow.routes.delete({ basepath: '/nothing-here' })
     throw new Error('delete of a missing API succeeded')
   } catch (e) {
-    assert.strictEqual(e.statusCode, 404, e.message)
+    assert.strictEqual(e.statusCode, 502, e.message)
+    assert.strictEqual(e.error.error, "API deletion failure: API '/nothing-here' does not exist.")
   }
-  log('routes.delete of a missing API -> 404')
+  log('routes.delete of a missing API -> 502')
 
   await ow.actions.delete({ name: 'books' })
 }

@@ -147,6 +147,29 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
         .then(|| s.to_string())
 }
 
+/// The longest request line accepted, as OpenWhisk's nginx front end has it
+/// (`large_client_header_buffers 4 8k`): a longer one gets nginx's 414 page. Whirl has no proxy
+/// in front of it, so the server applies the same limit itself.
+pub const MAX_REQUEST_LINE: usize = 8192;
+
+/// Outermost of all: refuses a request line over [`MAX_REQUEST_LINE`] bytes with 414.
+pub async fn request_line_limit(req: Request, next: Next) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    // `METHOD SP request-target SP HTTP/1.1 CRLF`
+    let line = req.method().as_str().len() + 1 + target + 1 + 8 + 2;
+    if line > MAX_REQUEST_LINE {
+        let page = "<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n\
+                    <center><h1>414 Request-URI Too Large</h1></center>\r\n</body>\r\n</html>\r\n";
+        return (
+            StatusCode::URI_TOO_LONG,
+            [(header::CONTENT_TYPE, "text/html")],
+            page,
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
 /// Outermost middleware: assigns the transaction id, answers OPTIONS, adds CORS and `X-Request-ID`
 /// to every response, and renders error bodies (ours and the framework's) in OpenWhisk's shape.
 pub async fn transaction_layer(mut req: Request, next: Next) -> Response {

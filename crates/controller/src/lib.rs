@@ -131,4 +131,5 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(error::transaction_layer))
         .merge(web)
         .layer(axum::middleware::from_fn_with_state(gateway, apigw::layer))
+        .layer(axum::middleware::from_fn(error::request_line_limit))
 }

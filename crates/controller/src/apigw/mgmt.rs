@@ -37,8 +37,11 @@ fn fail(status: StatusCode, msg: impl Into<String>) -> Answer {
     (status, json!({"error": msg.into()}))
 }
 
+/// A failure of the management action itself (bad arguments, a missing API, a store error):
+/// upstream's actions reject with `makeErrorResponseObject`, which a web action answers as
+/// 502 `{"error": msg}`; clients (wsk, ow.routes) print the message from that shape.
 fn bad(msg: impl Into<String>) -> Answer {
-    fail(StatusCode::BAD_REQUEST, msg)
+    fail(StatusCode::BAD_GATEWAY, msg)
 }
 
 fn respond((status, body): Answer) -> Response {
@@ -119,8 +122,18 @@ async fn arguments(
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(fields)) => args.extend(fields),
-        Ok(_) => return Err(bad("The request body must be a JSON object.")),
-        Err(_) => return Err(bad("The request body is not valid JSON.")),
+        Ok(_) => {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "The request body must be a JSON object.",
+            ))
+        }
+        Err(_) => {
+            return Err(fail(
+                StatusCode::BAD_REQUEST,
+                "The request body is not valid JSON.",
+            ))
+        }
     }
     Ok(args)
 }
@@ -159,13 +172,12 @@ fn js_type(v: &Value) -> &'static str {
 
 fn store_failure(e: StoreError) -> Answer {
     match e {
-        StoreError::Conflict | StoreError::AlreadyExists => fail(
-            StatusCode::CONFLICT,
-            "Concurrent modification of the API; retry the request.",
-        ),
+        StoreError::Conflict | StoreError::AlreadyExists => {
+            bad("Concurrent modification of the API; retry the request.")
+        }
         other => {
             tracing::error!(error = %other, "API store failure");
-            fail(StatusCode::INTERNAL_SERVER_ERROR, "API store failure.")
+            bad("API store failure.")
         }
     }
 }
@@ -410,18 +422,16 @@ async fn delete(
         attempt += 1;
         let apis = matching(state, who, Some(basepath)).await?;
         let Some(api) = apis.into_iter().next() else {
-            return Err(fail(
-                StatusCode::NOT_FOUND,
-                format!("API deletion failure: API '{basepath}' does not exist."),
-            ));
+            return Err(bad(format!(
+                "API deletion failure: API '{basepath}' does not exist."
+            )));
         };
         let result = match relpath {
             None => store::delete(state, &api).await,
             Some(rel) => {
                 let mut s = api.swagger.clone();
-                swagger::remove_endpoint(&mut s, rel, operation).map_err(|m| {
-                    fail(StatusCode::NOT_FOUND, format!("API deletion failure: {m}"))
-                })?;
+                swagger::remove_endpoint(&mut s, rel, operation)
+                    .map_err(|m| bad(format!("API deletion failure: {m}")))?;
                 if swagger::is_empty(&s) {
                     store::delete(state, &api).await
                 } else {

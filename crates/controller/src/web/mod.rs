@@ -293,11 +293,15 @@ pub fn acceptable(accept: Option<&str>, content_type: &str) -> bool {
     })
 }
 
-fn build(r: WebResponse, accept: Option<&str>) -> Response {
+/// The response, or 406 (OpenWhisk's JSON error body, as its rejection handler wraps
+/// akka-http's message) when the request's `Accept` rules out the content type.
+fn build(r: WebResponse, accept: Option<&str>) -> Result<Response, ApiError> {
     if let Some(ct) = &r.content_type {
         if !acceptable(accept, ct) {
-            let msg = format!("Resource representation is only available with these types:\n{ct}");
-            return (StatusCode::NOT_ACCEPTABLE, msg).into_response();
+            return Err(ApiError::new(
+                StatusCode::NOT_ACCEPTABLE,
+                format!("Resource representation is only available with these types:\n{ct}"),
+            ));
         }
     }
     let no_body = matches!(r.status.as_u16(), 204 | 304);
@@ -316,7 +320,7 @@ fn build(r: WebResponse, accept: Option<&str>) -> Response {
             h.insert(header::CONTENT_TYPE, v);
         }
     }
-    resp
+    Ok(resp)
 }
 
 /// The part of a stored record a web response needs, borrowed from its JSON text.
@@ -353,7 +357,7 @@ fn finished(
         }
     };
     let value = response::projection(head.response.status_code, result)?;
-    Ok(build(response::transcode(ext, value)?, accept))
+    build(response::transcode(ext, value)?, accept)
 }
 
 /// GET/POST/... `/api/v1/web/...`.
