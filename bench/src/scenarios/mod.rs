@@ -25,6 +25,7 @@ mod b4_cold;
 mod b5_prewarm;
 mod b6_sandbox;
 mod b9_burst;
+mod compositions;
 mod cp_control_plane;
 mod floor;
 mod web_routes;
@@ -34,7 +35,7 @@ pub const PY_NOOP: &str = "def main(a): return {}\n";
 
 /// Scenario ids in run order.
 pub const ALL: &[&str] = &[
-    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "B4", "B9", "B5",
+    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "B4", "B9", "B5",
 ];
 
 pub fn title(id: &str) -> &'static str {
@@ -48,6 +49,7 @@ pub fn title(id: &str) -> &'static str {
         "B5" => "B5 prewarmed start (stem cell of the kind available)",
         "B6" => "B6 sandbox create/destroy without a runtime",
         "B9" => "B9 burst of distinct cold actions fired at once",
+        "COMP" => "COMP a 3-action sequence and a two-step conductor next to one warm invoke (c=1)",
         "WEB" => "WEB web action GET .json and API route, next to the blocking invoke (c=1, c=32)",
         _ => "",
     }
@@ -322,6 +324,7 @@ impl Ctx {
             "B6" => self.b6(&mut s).await,
             "B9" => self.b9(&mut s).await,
             "WEB" => self.web(&mut s).await,
+            "COMP" => self.comp(&mut s).await,
             other => Err(anyhow::anyhow!("unknown scenario {other}")),
         };
         if let Err(e) = r {

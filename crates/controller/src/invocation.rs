@@ -117,6 +117,22 @@ pub struct Invocation {
     pub payload: Value,
     pub transaction_id: String,
     pub cause: Option<String>,
+    /// Where this invocation stands in a composition.
+    pub step: Step,
+}
+
+/// How an invocation relates to a conductor composition (spec §3.4).
+#[derive(Debug, Clone, Default)]
+pub enum Step {
+    /// On its own (a request, a rule, a sequence component): a conductor action starts a new
+    /// composition.
+    #[default]
+    Outer,
+    /// A conductor step of a running composition: the conductor action runs as a plain action.
+    Conductor,
+    /// A component of a running composition: a conductor action starts a nested composition
+    /// that shares the enclosing one's accounting.
+    Component(Arc<compositions::Accounting>),
 }
 
 /// How an accepted activation ended for the caller.
@@ -257,6 +273,23 @@ pub async fn invoke(
         let inv2 = inv.clone();
         let id2 = id.clone();
         tokio::spawn(async move { compositions::sequence::run(st, inv2, id2, accepted_at).await });
+        return wait_for(state, &inv, &id, &owner, accepted_at, rx, wait).await;
+    }
+    let accounting = match &inv.step {
+        Step::Conductor => None,
+        _ if !compositions::conductor::is_conductor(&inv.action) => None,
+        Step::Component(a) => Some(a.clone()),
+        Step::Outer => Some(Arc::default()),
+    };
+    if let Some(accounting) = accounting {
+        let owner = acts.controller.to_string();
+        let rx = acts.register(&id);
+        let st = state.clone();
+        let inv2 = inv.clone();
+        let id2 = id.clone();
+        tokio::spawn(async move {
+            compositions::conductor::run(st, inv2, id2, accepted_at, accounting).await
+        });
         return wait_for(state, &inv, &id, &owner, accepted_at, rx, wait).await;
     }
     let (content, init_args) = arguments(&inv.action.params, &inv.payload);

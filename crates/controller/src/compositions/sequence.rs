@@ -5,17 +5,14 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use whirl_core::entity::{ActivationResponse, ActivationStatus, KeyValue, WhiskActivation};
-use whirl_core::json::SharedJson;
+use whirl_core::entity::{ActivationResponse, ActivationStatus};
 use whirl_core::messages;
 use whirl_core::names::FullyQualifiedName;
 use whirl_core::now_millis;
-use whirl_core::runtimes::SEQUENCE;
-use whirl_store::ActivationRecord;
 
 use crate::entities::resolve_action;
 use crate::error::ApiError;
-use crate::invocation::{entity_path, invoke_boxed, store_enabled, Invocation, Waited};
+use crate::invocation::{invoke_boxed, Invocation, Waited};
 use crate::AppState;
 
 /// The longest a controller waits for one sequence component (its time limit + 1 min).
@@ -76,6 +73,7 @@ pub(crate) async fn run(state: AppState, inv: Invocation, id: String, accepted_a
             payload: input.clone(),
             transaction_id: inv.transaction_id.clone(),
             cause: Some(id.clone()),
+            step: Default::default(),
         };
         let outcome = invoke_boxed(state.clone(), child, wait).await;
         match outcome {
@@ -118,61 +116,17 @@ pub(crate) async fn run(state: AppState, inv: Invocation, id: String, accepted_a
             }
         }
     }
-    let end = now_millis();
-    let fqn = &inv.action.fqn;
-    let limits = inv.action.action.limits;
-    let mut annotations = vec![
-        KeyValue::new("topmost", json!(inv.cause.is_none())),
-        KeyValue::new("path", json!(fqn.doc_id())),
-        KeyValue::new("kind", json!(SEQUENCE)),
-        KeyValue::new("waitTime", json!((start - accepted_at).max(0))),
-        KeyValue::new(
-            "limits",
-            json!({"timeout": limits.timeout, "memory": max_memory, "logs": limits.logs, "concurrency": limits.concurrency}),
-        ),
-    ];
-    if inv.cause.is_some() {
-        annotations.push(KeyValue::new("causedBy", json!("sequence")));
-    }
-    if let Some(b) = &inv.action.binding {
-        annotations.push(KeyValue::new("binding", json!(b)));
-    }
-    let doc = WhiskActivation {
-        namespace: inv.who.namespace.clone(),
-        name: fqn.name.clone(),
-        version: inv.action.action.version.clone(),
-        subject: inv.who.subject.clone(),
-        publish: false,
-        activation_id: id.clone(),
+    let outcome = super::Outcome {
         start,
-        end,
-        duration: Some(duration),
-        cause: inv.cause.clone(),
+        end: now_millis(),
+        accepted_at,
+        duration,
+        max_memory,
         response,
         logs,
-        annotations,
+        conductor: false,
     };
-    let doc_json = match SharedJson::to_shared(&doc) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(error = %e, activation_id = %id, "cannot serialise the sequence record");
-            return;
-        }
-    };
-    if store_enabled(&inv.who) {
-        let rec = ActivationRecord {
-            activation_id: id.clone(),
-            namespace: inv.who.namespace.clone(),
-            entity_path: entity_path(&inv),
-            start,
-            end,
-            doc: doc_json.clone(),
-        };
-        if let Err(e) = state.inner.stores.activations.put(rec).await {
-            tracing::error!(error = %e, activation_id = %id, "cannot store the sequence record");
-        }
-    }
-    state.inner.activations.complete_local(&id, doc_json);
+    super::finish(&state, &inv, &id, outcome).await;
 }
 
 /// What a sequence reads from a component's record.

@@ -264,6 +264,7 @@ async fn invoke_rule_action(
         payload: args,
         transaction_id: tid.to_string(),
         cause: None,
+        step: Default::default(),
     };
     let (id, _) = activation::invoke(state, inv, Duration::ZERO).await?;
     Ok(id)

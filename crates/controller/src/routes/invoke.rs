@@ -142,6 +142,7 @@ pub async fn invoke(
         payload,
         transaction_id: tid,
         cause: None,
+        step: Default::default(),
     };
     let wait = if blocking {
         Duration::from_millis(wait_ms)

@@ -547,6 +547,7 @@ async fn run(
         payload,
         transaction_id: tid.to_string(),
         cause: None,
+        step: Default::default(),
     };
     let (id, waited) = match invoke(state, inv, MAX_WAIT).await {
         Ok(r) => r,
