@@ -3,7 +3,8 @@
 //!
 //! Coherence: every write through the cache invalidates the entry after the write; a read that
 //! missed only fills the cache if no write happened anywhere while it was reading (a global write
-//! counter), so a slow read can never re-insert a stale document. Writes that bypass this cache
+//! counter, checked and moved under the map's lock), so a slow read can never re-insert a stale
+//! document. Writes that bypass this cache
 //! (another process) are not seen: use it only where this process is the only entity writer, as
 //! the controller of `whirl standalone` is.
 
@@ -38,9 +39,16 @@ impl CachedEntityStore {
 
     /// Forget `id` (a write here, or another controller's write announced on the bus).
     pub fn invalidate(&self, id: &str) {
-        self.writes.fetch_add(1, Ordering::SeqCst);
-        if let Ok(mut m) = self.entries.write() {
-            m.remove(id);
+        // The counter moves under the map's lock, so that a reader's check-then-insert (also
+        // under it) either sees this write or is undone by this removal.
+        match self.entries.write() {
+            Ok(mut m) => {
+                self.writes.fetch_add(1, Ordering::SeqCst);
+                m.remove(id);
+            }
+            Err(_) => {
+                self.writes.fetch_add(1, Ordering::SeqCst);
+            }
         }
     }
 }
@@ -66,8 +74,11 @@ impl EntityStore for CachedEntityStore {
         let cacheable = found
             .as_ref()
             .is_none_or(|e| e.code.as_ref().is_none_or(|c| c.len() <= MAX_CACHED_CODE));
-        if cacheable && self.writes.load(Ordering::SeqCst) == seen {
+        if cacheable {
             if let Ok(mut m) = self.entries.write() {
+                if self.writes.load(Ordering::SeqCst) != seen {
+                    return Ok(found);
+                }
                 if m.len() >= MAX_ENTRIES {
                     m.clear();
                 }
