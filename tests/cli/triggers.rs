@@ -372,3 +372,76 @@ impl FeedOut for crate::support::Out {
             .to_string()
     }
 }
+
+/// The docs' alarms walk-through with `whirl` in place of `wsk`: a trigger fed by
+/// `/whisk.system/alarms/alarm`, a rule, fires, `trigger get` (the feed's READ), a refused feed
+/// (the trigger is not left behind) and `trigger delete` (the feed's DELETE).
+#[test]
+fn alarms_walkthrough() {
+    let s = Server::start();
+    let w = s.wsk();
+    w.write(
+        "hello.js",
+        "function main(p) { return {payload: 'Hello, ' + p.name + ' from ' + p.place} }",
+    );
+    w.ok(&["action", "create", "hello", "hello.js"]);
+    let o = w.ok(&[
+        "trigger",
+        "create",
+        "everySecond",
+        "--feed",
+        "/whisk.system/alarms/alarm",
+        "-p",
+        "cron",
+        "* * * * * *",
+        "-p",
+        "trigger_payload",
+        r#"{"name":"Odin","place":"Asgard"}"#,
+    ]);
+    assert!(
+        o.stdout.contains("\"status\": \"success\"")
+            && o.stdout.ends_with("ok: created trigger everySecond\n"),
+        "{}",
+        o.stdout
+    );
+    w.ok(&["rule", "create", "greet", "everySecond", "hello"]);
+    eventually(
+        || activation_ids(&w, "hello").len() >= 2,
+        "hello ran twice from the alarm",
+    );
+    let id = activation_ids(&w, "hello")[0].clone();
+    let r = w.ok(&["activation", "result", &id]);
+    assert!(r.stdout.contains("Hello, Odin from Asgard"), "{}", r.stdout);
+
+    // `trigger get` asks the feed (READ).
+    let got = w.ok(&["trigger", "get", "everySecond"]);
+    assert!(
+        got.stdout.contains("\"cron\": \"* * * * * *\""),
+        "{}",
+        got.stdout
+    );
+    assert!(got.stdout.contains("\"active\": true"), "{}", got.stdout);
+
+    // A refused feed: the message is shown and the trigger is gone again.
+    let bad = w.fails(
+        &[
+            "trigger",
+            "create",
+            "bad",
+            "--feed",
+            "/whisk.system/alarms/alarm",
+            "-p",
+            "cron",
+            "nope",
+        ],
+        246,
+    );
+    let text = format!("{}{}", bad.stdout, bad.stderr);
+    assert!(text.contains("cron pattern 'nope' is not valid"), "{text}");
+    w.fails(&["trigger", "get", "bad"], 148);
+
+    // `trigger delete` runs the feed's DELETE; the alarm stops with it.
+    w.ok(&["rule", "delete", "greet"]);
+    w.ok(&["trigger", "delete", "everySecond"]);
+    w.fails(&["trigger", "get", "everySecond"], 148);
+}

@@ -18,6 +18,7 @@ use crate::loadgen::{closed_loop, Conn, Load, LoadResult, Shape, ShapeFn, Stats}
 use crate::model::{Breakdown, Figure, Scenario, Series};
 use crate::server::Whirl;
 
+mod alarms;
 mod b1_warm;
 mod b2_throughput;
 mod b3_mix;
@@ -35,7 +36,7 @@ pub const PY_NOOP: &str = "def main(a): return {}\n";
 
 /// Scenario ids in run order.
 pub const ALL: &[&str] = &[
-    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "B4", "B9", "B5",
+    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "ALRM", "B4", "B9", "B5",
 ];
 
 pub fn title(id: &str) -> &'static str {
@@ -50,6 +51,7 @@ pub fn title(id: &str) -> &'static str {
         "B6" => "B6 sandbox create/destroy without a runtime",
         "B9" => "B9 burst of distinct cold actions fired at once",
         "COMP" => "COMP a 3-action sequence and a two-step conductor next to one warm invoke (c=1)",
+        "ALRM" => "ALRM alarm fire jitter: a per-second cron alarm next to a bare timer",
         "WEB" => "WEB web action GET .json and API route, next to the blocking invoke (c=1, c=32)",
         _ => "",
     }
@@ -325,6 +327,7 @@ impl Ctx {
             "B9" => self.b9(&mut s).await,
             "WEB" => self.web(&mut s).await,
             "COMP" => self.comp(&mut s).await,
+            "ALRM" => self.alrm(&mut s).await,
             other => Err(anyhow::anyhow!("unknown scenario {other}")),
         };
         if let Err(e) = r {

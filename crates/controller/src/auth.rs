@@ -97,27 +97,37 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Iden
         .decode(encoded.trim())
         .map_err(|_| invalid())?;
     let creds = String::from_utf8(decoded).map_err(|_| invalid())?;
-    let (uuid, key) = split_auth(&creds).ok_or_else(invalid)?;
-    let rec = state
+    identify(state, &creds).await?.ok_or_else(invalid)
+}
+
+/// The identity whose credentials are `uuid:key`; `None` when they match no namespace (the
+/// alarms feed checks the `authKey` it is given, and fires with it, this way).
+pub async fn identify(state: &AppState, creds: &str) -> Result<Option<Identity>, ApiError> {
+    let Some((uuid, key)) = split_auth(creds) else {
+        return Ok(None);
+    };
+    let Some(rec) = state
         .inner
         .identities
         .lookup(state.inner.stores.auth.as_ref(), uuid)
         .await?
-        .ok_or_else(invalid)?;
+    else {
+        return Ok(None);
+    };
     let matches: bool = hash_key(key)
         .as_bytes()
         .ct_eq(rec.key_hash.as_bytes())
         .into();
     if !matches {
-        return Err(invalid());
+        return Ok(None);
     }
-    Ok(Identity {
+    Ok(Some(Identity {
         subject: rec.subject.clone(),
         namespace: rec.namespace.clone(),
         uuid: uuid.to_string(),
         key: key.to_string(),
         limits: NamespaceLimits::from_document(&rec.limits),
-    })
+    }))
 }
 
 /// Extractor: the authenticated caller (401 otherwise).

@@ -164,7 +164,7 @@ fn check_final(inv: &Invocation) -> ApiResult<()> {
 }
 
 /// Run arguments and init arguments: parameters (without `init` ones) overridden by the payload.
-fn arguments(params: &[KeyValue], payload: &Value) -> (Value, Map<String, Value>) {
+pub(crate) fn arguments(params: &[KeyValue], payload: &Value) -> (Value, Map<String, Value>) {
     let mut init = Map::new();
     let mut args = Map::new();
     for kv in params {
@@ -273,6 +273,16 @@ pub async fn invoke(
         let inv2 = inv.clone();
         let id2 = id.clone();
         tokio::spawn(async move { compositions::sequence::run(st, inv2, id2, accepted_at).await });
+        return wait_for(state, &inv, &id, &owner, accepted_at, rx, wait).await;
+    }
+    if crate::feeds::is_builtin(&inv.action) {
+        // Built-in feed actions run in the controller, which owns their pending markers.
+        let owner = acts.controller.to_string();
+        let rx = acts.register(&id);
+        let st = state.clone();
+        let inv2 = inv.clone();
+        let id2 = id.clone();
+        tokio::spawn(async move { crate::feeds::run(st, inv2, id2, accepted_at).await });
         return wait_for(state, &inv, &id, &owner, accepted_at, rx, wait).await;
     }
     let accounting = match &inv.step {
@@ -416,4 +426,35 @@ type BoxedInvoke =
 /// explicit `Send` box breaks the cycle in the compiler's `Send` inference.
 pub(crate) fn invoke_boxed(state: AppState, inv: Invocation, wait: Duration) -> BoxedInvoke {
     Box::pin(async move { invoke(&state, inv, wait).await })
+}
+
+/// Store the record of an activation the controller ran itself (a composition, a built-in feed
+/// action) and complete its waiter.
+pub(crate) async fn finish_local(
+    state: &AppState,
+    inv: &Invocation,
+    id: &str,
+    doc: &WhiskActivation,
+) {
+    let doc_json = match SharedJson::to_shared(doc) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, activation_id = %id, "cannot serialise an activation record");
+            return;
+        }
+    };
+    if store_enabled(&inv.who) {
+        let rec = ActivationRecord {
+            activation_id: id.to_string(),
+            namespace: inv.who.namespace.clone(),
+            entity_path: entity_path(inv),
+            start: doc.start,
+            end: doc.end,
+            doc: doc_json.clone(),
+        };
+        if let Err(e) = state.inner.stores.activations.put(rec).await {
+            tracing::error!(error = %e, activation_id = %id, "cannot store an activation record");
+        }
+    }
+    state.inner.activations.complete_local(id, doc_json);
 }

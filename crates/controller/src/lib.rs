@@ -23,6 +23,7 @@ pub mod entities;
 pub mod entity_cache;
 pub mod error;
 pub mod extract;
+pub mod feeds;
 pub mod invocation;
 pub mod openapi;
 pub mod routes;
@@ -63,6 +64,7 @@ pub(crate) struct Inner {
     pub(crate) identities: auth::IdentityCache,
     pub(crate) activations: invocation::Activations,
     pub(crate) caches: Arc<entity_cache::Caches>,
+    pub(crate) alarms: feeds::Alarms,
 }
 
 /// Shared state of all handlers.
@@ -94,11 +96,13 @@ impl AppState {
                 identities: auth::IdentityCache::default(),
                 activations: invocation::Activations::new(id, bus.activation_publisher(), balancer),
                 caches: caches.clone(),
+                alarms: feeds::Alarms::default(),
             }),
         };
         tokio::spawn(invocation::completion_loop(state.clone(), completions));
         tokio::spawn(invocation::ping_loop(state.clone(), pings));
         tokio::spawn(entity_cache::invalidation_loop(caches, id, invalidations));
+        tokio::spawn(feeds::scheduler::run(state.clone()));
         Ok(state)
     }
 

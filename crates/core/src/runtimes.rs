@@ -8,6 +8,9 @@ use crate::messages;
 
 pub const BLACKBOX: &str = "blackbox";
 pub const SEQUENCE: &str = "sequence";
+/// Actions the controller itself runs (the `/whisk.system/alarms` feeds): written only by the
+/// catalog at bootstrap, never accepted in a PUT.
+pub const BUILTIN: &str = "builtin";
 /// The image `wsk action create --native` sends.
 pub const NATIVE_IMAGE: &str = "openwhisk/dockerskeleton";
 

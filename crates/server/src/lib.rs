@@ -13,6 +13,7 @@ use whirl_store::Stores;
 
 pub mod admin;
 mod bootstrap;
+mod catalog;
 pub mod standalone;
 
 /// Log to stderr, filtered by `WHIRL_LOG` (tracing `EnvFilter` syntax; default `warn`).

@@ -12,7 +12,7 @@ use whirl_core::runtimes::{RuntimeKind, Runtimes, BLACKBOX};
 use whirl_runtime_process::RuntimeManifest;
 use whirl_store::Stores;
 
-use crate::{bootstrap, open_stores, tokio_runtime};
+use crate::{bootstrap, catalog, open_stores, tokio_runtime};
 
 /// Start logging, serve until SIGINT or SIGTERM, then stop cleanly.
 pub fn run(config: StandaloneConfig) -> Result<()> {
@@ -28,6 +28,12 @@ pub async fn serve(config: StandaloneConfig) -> Result<()> {
     bootstrap::well_known_namespaces(stores.auth.as_ref()).await?;
     let manifest = load_manifest(config.common.runtime_manifest.as_deref())?;
     let stem_cells = stem_cells(&config.invoker.stem_cells, &manifest)?;
+    let node_kind = manifest
+        .kinds
+        .iter()
+        .find(|k| k.family == "nodejs" && k.default)
+        .map(|k| k.kind.clone());
+    catalog::install(&stores, node_kind.as_deref()).await?;
     let host = &config.controller.host;
     let port = config.controller.port;
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))

@@ -6,11 +6,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 use whirl_core::entity::{ActivationResponse, KeyValue, WhiskActivation};
-use whirl_core::json::SharedJson;
 use whirl_core::runtimes::SEQUENCE;
-use whirl_store::ActivationRecord;
 
-use crate::invocation::{entity_path, store_enabled, Invocation};
+use crate::invocation::{finish_local, Invocation};
 use crate::AppState;
 
 pub mod conductor;
@@ -99,25 +97,5 @@ pub(crate) async fn finish(state: &AppState, inv: &Invocation, id: &str, o: Outc
         logs: o.logs,
         annotations,
     };
-    let doc_json = match SharedJson::to_shared(&doc) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!(error = %e, activation_id = %id, "cannot serialise a composition record");
-            return;
-        }
-    };
-    if store_enabled(&inv.who) {
-        let rec = ActivationRecord {
-            activation_id: id.to_string(),
-            namespace: inv.who.namespace.clone(),
-            entity_path: entity_path(inv),
-            start: o.start,
-            end: o.end,
-            doc: doc_json.clone(),
-        };
-        if let Err(e) = state.inner.stores.activations.put(rec).await {
-            tracing::error!(error = %e, activation_id = %id, "cannot store a composition record");
-        }
-    }
-    state.inner.activations.complete_local(id, doc_json);
+    finish_local(state, inv, id, &doc).await;
 }
