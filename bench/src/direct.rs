@@ -113,6 +113,7 @@ impl Direct {
                     code: code.into(),
                     binary: false,
                     env: Default::default(),
+                    concurrency: 1,
                 },
                 Duration::from_secs(30),
             )

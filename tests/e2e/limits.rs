@@ -76,7 +76,7 @@ fn action_limits_out_of_range_are_400_with_exact_messages() {
             "requirement failed: duration 300001 milliseconds exceeds allowed threshold of 300000 milliseconds",
         ),
         (json!({"logs": 20}), "requirement failed: log 20 MB exceeds allowed threshold of 10 MB"),
-        (json!({"concurrency": 5}), "requirement failed: concurrency 5 exceeds allowed threshold of 1"),
+        (json!({"concurrency": 501}), "requirement failed: concurrency 501 exceeds allowed threshold of 500"),
         (json!({"concurrency": 0}), "requirement failed: concurrency 0 below allowed threshold of 1"),
     ] {
         g.put(&format!("{NS}/actions/a"), &with_limits(limits.clone())).assert_error(400, msg);

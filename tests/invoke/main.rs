@@ -9,6 +9,7 @@ mod support;
 mod api;
 mod bad_code;
 mod compositions;
+mod concurrency;
 mod conductors;
 mod isolation;
 mod leftovers;

@@ -27,6 +27,7 @@ mod b5_prewarm;
 mod b6_sandbox;
 mod b9_burst;
 mod compositions;
+mod concurrency;
 mod cp_control_plane;
 mod floor;
 mod web_routes;
@@ -36,7 +37,7 @@ pub const PY_NOOP: &str = "def main(a): return {}\n";
 
 /// Scenario ids in run order.
 pub const ALL: &[&str] = &[
-    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "ALRM", "B4", "B9", "B5",
+    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "CONC", "ALRM", "B4", "B9", "B5",
 ];
 
 pub fn title(id: &str) -> &'static str {
@@ -51,6 +52,7 @@ pub fn title(id: &str) -> &'static str {
         "B6" => "B6 sandbox create/destroy without a runtime",
         "B9" => "B9 burst of distinct cold actions fired at once",
         "COMP" => "COMP a 3-action sequence and a two-step conductor next to one warm invoke (c=1)",
+        "CONC" => "CONC intra-container concurrency: concurrency 50 next to 1 under c=50",
         "ALRM" => "ALRM alarm fire jitter: a per-second cron alarm next to a bare timer",
         "WEB" => "WEB web action GET .json and API route, next to the blocking invoke (c=1, c=32)",
         _ => "",
@@ -328,6 +330,7 @@ impl Ctx {
             "WEB" => self.web(&mut s).await,
             "COMP" => self.comp(&mut s).await,
             "ALRM" => self.alrm(&mut s).await,
+            "CONC" => self.conc(&mut s).await,
             other => Err(anyhow::anyhow!("unknown scenario {other}")),
         };
         if let Err(e) = r {

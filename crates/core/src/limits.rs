@@ -73,9 +73,11 @@ impl Default for ActionLimitRanges {
                 max: 10,
                 std: 10,
             },
+            // OpenWhisk's range where intra-container concurrency is enabled
+            // (`limit_action_concurrency_max` 500); its code default max is 1.
             concurrency: Range {
                 min: 1,
-                max: 1,
+                max: 500,
                 std: 1,
             },
         }

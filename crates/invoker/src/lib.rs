@@ -27,7 +27,7 @@ use whirl_store::{ActivationRecord, Stores};
 
 pub mod pool;
 
-use pool::{Acquired, Pool, StemKey, WarmKey};
+use pool::{Acquired, Lease, Pool, StemKey, WarmKey};
 
 /// Invoker configuration (defaults follow OpenWhisk's invoker `application.conf`).
 #[derive(Debug, Clone)]
@@ -532,8 +532,15 @@ async fn execute(
         revision: loaded.revision,
     };
     let stem: StemKey = (kind.to_string(), memory);
+    // Activations at once per container: the action's `limits.concurrency` where the backend
+    // can run its kind concurrently, else one.
+    let max = if shared.factory.supports_concurrency(kind) {
+        u32::try_from(action.limits.concurrency.max(1)).unwrap_or(u32::MAX)
+    } else {
+        1
+    };
     shared.last_start.store(now_millis(), Ordering::Relaxed);
-    let (acquired, evicted) = shared.pool.acquire(&key, &stem).await;
+    let (acquired, evicted) = shared.pool.acquire(&key, &stem, max).await;
     for c in evicted {
         let _ = c.destroy().await;
     }
@@ -546,7 +553,8 @@ async fn execute(
             now - msg.accepted_at,
         );
     };
-    let mut container: Box<dyn Container> = match acquired {
+    let (mut container, warming) = match acquired {
+        Acquired::Slot(lease) => return run_shared(shared, msg, action, lease, memory, None).await,
         Acquired::Warm(mut idle) => {
             if idle.paused {
                 if let Err(e) = idle.container.resume().await {
@@ -562,17 +570,38 @@ async fn execute(
                     );
                 }
             }
-            return run_warm(shared, msg, action, key, idle.container, memory, None).await;
+            return match idle.shared {
+                None => run_warm(shared, msg, action, key, idle.container, memory, None).await,
+                Some(slots) => {
+                    match shared
+                        .pool
+                        .share(key, idle.container, memory, slots.runner, slots.max)
+                    {
+                        Ok(lease) => run_shared(shared, msg, action, lease, memory, None).await,
+                        Err(c) => {
+                            let _ = c.destroy().await;
+                            shared.pool.free(memory);
+                            let now = now_millis();
+                            failure(
+                                ActivationStatus::WhiskError,
+                                PROVISION_FAILED,
+                                now,
+                                now - msg.accepted_at,
+                            )
+                        }
+                    }
+                }
+            };
         }
-        Acquired::Stem(mut c) => {
+        Acquired::Stem(mut c, warming) => {
             // Replace the used stem cell once activations leave a quiet moment.
             tokio::spawn(backfill_stem_cell(shared.clone(), kind.to_string(), memory));
             if let Err(e) = c.prioritize().await {
                 tracing::warn!(error = %e, "cannot give the stem cell its normal CPU share");
             }
-            c
+            (c, warming)
         }
-        Acquired::Cold => {
+        Acquired::Cold(warming) => {
             let spec = ContainerSpec {
                 id: container_id(shared, kind),
                 kind: kind.to_string(),
@@ -582,7 +611,7 @@ async fn execute(
                 prewarm: false,
             };
             match shared.factory.create(spec).await {
-                Ok(c) => c,
+                Ok(c) => (c, warming),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot create a container");
                     shared.pool.free(memory);
@@ -607,6 +636,7 @@ async fn execute(
         code: code.unwrap_or("").to_string(),
         binary: action.exec.binary.unwrap_or(false),
         env: init_env(msg, action),
+        concurrency: max,
     };
     let outcome = container.init(init, timeout).await;
     let init_ms = u64::try_from(outcome.duration.as_millis()).unwrap_or(u64::MAX);
@@ -624,21 +654,93 @@ async fn execute(
             timed_out: outcome.timed_out,
         };
     }
-    run_warm(
-        shared,
-        msg,
-        action,
-        key,
-        container,
-        memory,
-        Some(Initialized {
-            start,
-            wait_time,
-            init_ms,
-            logs: outcome.logs,
-        }),
-    )
-    .await
+    let initialized = Initialized {
+        start,
+        wait_time,
+        init_ms,
+        logs: outcome.logs,
+    };
+    let Some(runner) = container.concurrent() else {
+        drop(warming);
+        return run_warm(
+            shared,
+            msg,
+            action,
+            key,
+            container,
+            memory,
+            Some(initialized),
+        )
+        .await;
+    };
+    let shared_now = shared.pool.share(key, container, memory, runner, max);
+    // In the pool: the activations that waited for this init take its other slots now.
+    drop(warming);
+    match shared_now {
+        Ok(lease) => run_shared(shared, msg, action, lease, memory, Some(initialized)).await,
+        Err(c) => {
+            let _ = c.destroy().await;
+            shared.pool.free(memory);
+            let now = now_millis();
+            failure(
+                ActivationStatus::WhiskError,
+                PROVISION_FAILED,
+                now,
+                now - msg.accepted_at,
+            )
+        }
+    }
+}
+
+/// Run on a slot of a shared container, then give the slot back (the last activation on a
+/// container that failed destroys it).
+async fn run_shared(
+    shared: &Arc<Shared>,
+    msg: &ActivationMessage,
+    action: &WhiskAction,
+    lease: Lease,
+    memory: u32,
+    init: Option<Initialized>,
+) -> Run {
+    let (start, wait_time, init_time, mut logs) = started(msg, init);
+    let timeout = Duration::from_millis(action.limits.timeout);
+    let req = RunRequest {
+        value: msg.content.clone(),
+        env: activation_env(msg, action),
+    };
+    let outcome = lease
+        .runner
+        .run(req, timeout, action.limits.logs * MB)
+        .await;
+    logs.extend(outcome.logs);
+    if let Some(c) = shared.pool.release_slot(lease) {
+        let _ = c.destroy().await;
+        shared.pool.free(memory);
+    }
+    Run {
+        status: outcome.status,
+        result: outcome.result,
+        logs,
+        start,
+        end: now_millis(),
+        init_time,
+        wait_time,
+        timed_out: outcome.timed_out,
+    }
+}
+
+/// When work on an activation started, its wait, its init time and the init logs.
+fn started(
+    msg: &ActivationMessage,
+    init: Option<Initialized>,
+) -> (i64, i64, Option<u64>, Vec<String>) {
+    match init {
+        Some(i) => (i.start, i.wait_time, Some(i.init_ms), i.logs),
+        None => {
+            let s = now_millis();
+            (s, s - msg.accepted_at, None, Vec::new())
+        }
+    }
 }
 
 /// What a cold start's init left for the run: when work started, the wait, the init time and
@@ -661,13 +763,7 @@ async fn run_warm(
     memory: u32,
     init: Option<Initialized>,
 ) -> Run {
-    let (start, wait_time, init_time, mut logs) = match init {
-        Some(i) => (i.start, i.wait_time, Some(i.init_ms), i.logs),
-        None => {
-            let s = now_millis();
-            (s, s - msg.accepted_at, None, Vec::new())
-        }
-    };
+    let (start, wait_time, init_time, mut logs) = started(msg, init);
     let timeout = Duration::from_millis(action.limits.timeout);
     let req = RunRequest {
         value: msg.content.clone(),

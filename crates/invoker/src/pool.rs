@@ -4,13 +4,21 @@
 //!
 //! The pool state sits behind a `std` mutex that is never held across an `.await`: callers take a
 //! container out, run it without the lock, and give it back.
+//!
+//! Actions with `limits.concurrency` N > 1 (on kinds whose backend supports it) share
+//! containers instead: a shared container stays in the pool while it runs up to N activations,
+//! each holding a [`Lease`] on one of its slots, and is idle (paused, evicted, expired like any
+//! other) only when none runs. As in OpenWhisk, an activation prefers a shared container with a
+//! free slot, then one being warmed for the same action (it waits for its init rather than
+//! starting a container of its own), then a stem cell, then a cold start.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
-use whirl_runtime::Container;
+use tokio::sync::{watch, Notify};
+use whirl_runtime::{ConcurrentRunner, Container};
 
 /// Warm reuse key: containers are never shared across namespaces, actions or revisions.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -26,8 +34,71 @@ pub type StemKey = (String, u32);
 pub struct Idle {
     pub container: Box<dyn Container>,
     pub memory_mb: u32,
+    /// When it last became idle (no activation running).
     pub since: Instant,
     pub paused: bool,
+    /// Set for a container shared by concurrent activations.
+    pub shared: Option<Slots>,
+}
+
+/// The slots of a shared container.
+#[derive(Debug, Clone)]
+pub struct Slots {
+    /// Identifies the container among the pool's shared ones.
+    pub id: u64,
+    pub runner: Arc<dyn ConcurrentRunner>,
+    /// `limits.concurrency`.
+    pub max: u32,
+    /// Activations running on it now.
+    pub active: u32,
+}
+
+impl Idle {
+    /// Whether no activation runs on it (it can be paused, evicted or expire).
+    fn unused(&self) -> bool {
+        self.shared.as_ref().is_none_or(|s| s.active == 0)
+    }
+}
+
+/// One slot of a shared container, held while an activation runs on it; give it back with
+/// [`Pool::release_slot`].
+#[derive(Debug)]
+pub struct Lease {
+    id: u64,
+    key: WarmKey,
+    pub runner: Arc<dyn ConcurrentRunner>,
+}
+
+/// A container being created and initialised for an action with concurrency: activations of
+/// the same action wait for it instead of starting containers of their own. Dropping it (init
+/// done, or failed) wakes them.
+#[derive(Debug)]
+pub struct Warming {
+    pool: Arc<Pool>,
+    key: WarmKey,
+    id: u64,
+}
+
+impl Drop for Warming {
+    fn drop(&mut self) {
+        let mut s = self.pool.lock();
+        if let Some(list) = s.warming.get_mut(&self.key) {
+            list.retain(|w| w.id != self.id);
+            if list.is_empty() {
+                s.warming.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct WarmingEntry {
+    id: u64,
+    max: u32,
+    /// Activations waiting for it.
+    waiting: u32,
+    /// Never sent on: its drop (with the entry) wakes the waiters.
+    done: watch::Sender<()>,
 }
 
 impl std::fmt::Debug for Idle {
@@ -42,12 +113,17 @@ impl std::fmt::Debug for Idle {
 
 /// What [`Pool::acquire`] hands out.
 pub enum Acquired {
-    /// A warm container of this action (maybe paused: resume before use).
+    /// A warm container of this action (maybe paused: resume before use). A shared one
+    /// (`shared` set) is handed out alone only while paused: resume it, then
+    /// [`Pool::share`] it.
     Warm(Idle),
-    /// A started, uninitialised stem cell of the right kind and memory.
-    Stem(Box<dyn Container>),
-    /// Memory is reserved: create a container.
-    Cold,
+    /// A started, uninitialised stem cell of the right kind and memory; with concurrency, the
+    /// registration that makes other activations wait for its init.
+    Stem(Box<dyn Container>, Option<Warming>),
+    /// Memory is reserved: create a container (with concurrency, as for `Stem`).
+    Cold(Option<Warming>),
+    /// A slot on a shared container of this action.
+    Slot(Lease),
 }
 
 #[derive(Default)]
@@ -55,6 +131,7 @@ struct State {
     free_mb: u64,
     idle: HashMap<WarmKey, Vec<Idle>>,
     stems: HashMap<StemKey, Vec<Box<dyn Container>>>,
+    warming: HashMap<WarmKey, Vec<WarmingEntry>>,
     closed: bool,
 }
 
@@ -71,6 +148,7 @@ pub struct Pool {
     state: Mutex<State>,
     freed: Notify,
     capacity_mb: u64,
+    next_id: AtomicU64,
 }
 
 impl std::fmt::Debug for Pool {
@@ -85,8 +163,9 @@ impl std::fmt::Debug for Acquired {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Acquired::Warm(i) => f.debug_tuple("Warm").field(i).finish(),
-            Acquired::Stem(c) => f.debug_tuple("Stem").field(&c.id()).finish(),
-            Acquired::Cold => f.write_str("Cold"),
+            Acquired::Stem(c, _) => f.debug_tuple("Stem").field(&c.id()).finish(),
+            Acquired::Cold(_) => f.write_str("Cold"),
+            Acquired::Slot(l) => f.debug_tuple("Slot").field(&l.id).finish(),
         }
     }
 }
@@ -103,6 +182,7 @@ impl Pool {
             }),
             freed: Notify::new(),
             capacity_mb,
+            next_id: AtomicU64::new(1),
         })
     }
 
@@ -111,11 +191,18 @@ impl Pool {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Take a container for `key`: warm, else a stem cell of `stem`, else reserve memory for a
-    /// cold start, evicting least-recently-used idle containers when memory is short, and waiting
-    /// when nothing can be evicted. Returns `None` when the pool is closed or the action can never
+    /// Take a container for `key` whose action runs up to `max` activations per container:
+    /// with `max` > 1 a free slot of a shared container first, or a wait for one being warmed;
+    /// then a warm container, a stem cell of `stem`, or memory reserved for a cold start,
+    /// evicting least-recently-used idle containers when memory is short, and waiting when
+    /// nothing can be evicted. Returns `None` when the pool is closed or the action can never
     /// fit. Evicted containers are returned for the caller to destroy.
-    pub async fn acquire(&self, key: &WarmKey, stem: &StemKey) -> (Option<Acquired>, Evicted) {
+    pub async fn acquire(
+        self: &Arc<Self>,
+        key: &WarmKey,
+        stem: &StemKey,
+        max: u32,
+    ) -> (Option<Acquired>, Evicted) {
         let memory = u64::from(stem.1);
         if memory > self.capacity_mb {
             return (None, Vec::new());
@@ -123,47 +210,175 @@ impl Pool {
         let mut evicted = Vec::new();
         loop {
             let notified = self.freed.notified();
+            let mut warming_done = None;
             {
                 let mut s = self.lock();
                 if s.closed {
                     return (None, evicted);
                 }
                 if let Some(list) = s.idle.get_mut(key) {
-                    // Most recently used first: it is the least likely to be paused.
-                    if let Some(c) = list.pop() {
+                    if max > 1 {
+                        let free = list.iter_mut().rev().find_map(|i| match &mut i.shared {
+                            Some(sl) if !i.paused && sl.active < sl.max && sl.runner.healthy() => {
+                                Some(sl)
+                            }
+                            _ => None,
+                        });
+                        if let Some(sl) = free {
+                            sl.active += 1;
+                            let lease = Lease {
+                                id: sl.id,
+                                key: key.clone(),
+                                runner: sl.runner.clone(),
+                            };
+                            return (Some(Acquired::Slot(lease)), evicted);
+                        }
+                    }
+                    // Most recently used first: it is the least likely to be paused. A shared
+                    // container goes out alone only while paused and unused.
+                    let alone = list.iter().rposition(|i| match &i.shared {
+                        None => true,
+                        Some(sl) => sl.active == 0 && i.paused,
+                    });
+                    if let Some(at) = alone {
+                        let c = list.remove(at);
                         if list.is_empty() {
                             s.idle.remove(key);
                         }
                         return (Some(Acquired::Warm(c)), evicted);
                     }
                 }
-                if let Some(c) = s.stems.get_mut(stem).and_then(Vec::pop) {
-                    return (Some(Acquired::Stem(c)), evicted);
-                }
-                if s.free_mb >= memory {
-                    s.free_mb -= memory;
-                    return (Some(Acquired::Cold), evicted);
-                }
-                if let Some(victim) = lru_victim(&s) {
-                    let mut taken = None;
-                    if let Some(list) = s.idle.get_mut(&victim) {
-                        if !list.is_empty() {
-                            taken = Some(list.remove(0));
-                        }
-                        if list.is_empty() {
-                            s.idle.remove(&victim);
-                        }
+                if max > 1 {
+                    if let Some(w) = s
+                        .warming
+                        .get_mut(key)
+                        .and_then(|l| l.iter_mut().find(|w| w.waiting + 1 < w.max))
+                    {
+                        w.waiting += 1;
+                        warming_done = Some(w.done.subscribe());
                     }
-                    if let Some(c) = taken {
-                        s.free_mb += u64::from(c.memory_mb);
-                        evicted.push(c.container);
+                }
+                if warming_done.is_none() {
+                    if let Some(c) = s.stems.get_mut(stem).and_then(Vec::pop) {
+                        let w = self.register_warming(&mut s, key, max);
+                        return (Some(Acquired::Stem(c, w)), evicted);
                     }
-                    continue;
+                    if s.free_mb >= memory {
+                        s.free_mb -= memory;
+                        let w = self.register_warming(&mut s, key, max);
+                        return (Some(Acquired::Cold(w)), evicted);
+                    }
+                    if let Some((victim, at)) = lru_victim(&s) {
+                        let mut taken = None;
+                        if let Some(list) = s.idle.get_mut(&victim) {
+                            taken = Some(list.remove(at));
+                            if list.is_empty() {
+                                s.idle.remove(&victim);
+                            }
+                        }
+                        if let Some(c) = taken {
+                            s.free_mb += u64::from(c.memory_mb);
+                            evicted.push(c.container);
+                        }
+                        continue;
+                    }
                 }
             }
-            // Nothing to evict: wait until a container is released or destroyed.
-            notified.await;
+            match warming_done {
+                // Its init ended (the registration is dropped): look again.
+                Some(mut done) => while done.changed().await.is_ok() {},
+                // Nothing to evict: wait until a container is released or destroyed.
+                None => notified.await,
+            }
         }
+    }
+
+    fn register_warming(
+        self: &Arc<Self>,
+        s: &mut State,
+        key: &WarmKey,
+        max: u32,
+    ) -> Option<Warming> {
+        if max <= 1 {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (done, _) = watch::channel(());
+        s.warming
+            .entry(key.clone())
+            .or_default()
+            .push(WarmingEntry {
+                id,
+                max,
+                waiting: 0,
+                done,
+            });
+        Some(Warming {
+            pool: self.clone(),
+            key: key.clone(),
+            id,
+        })
+    }
+
+    /// Put an initialised (or resumed) container of an action with concurrency `max` in the
+    /// pool as shared, with the caller's activation on one of its slots.
+    pub fn share(
+        &self,
+        key: WarmKey,
+        container: Box<dyn Container>,
+        memory_mb: u32,
+        runner: Arc<dyn ConcurrentRunner>,
+        max: u32,
+    ) -> Result<Lease, Box<dyn Container>> {
+        let mut s = self.lock();
+        if s.closed {
+            return Err(container);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        s.idle.entry(key.clone()).or_default().push(Idle {
+            container,
+            memory_mb,
+            since: Instant::now(),
+            paused: false,
+            shared: Some(Slots {
+                id,
+                runner: runner.clone(),
+                max,
+                active: 1,
+            }),
+        });
+        drop(s);
+        self.freed.notify_waiters();
+        Ok(Lease { id, key, runner })
+    }
+
+    /// An activation on a shared container ended. Returns the container for the caller to
+    /// destroy (and free its memory) when it is no longer healthy and nothing runs on it.
+    pub fn release_slot(&self, lease: Lease) -> Option<Box<dyn Container>> {
+        let mut s = self.lock();
+        let list = s.idle.get_mut(&lease.key)?;
+        let at = list
+            .iter()
+            .position(|i| i.shared.as_ref().is_some_and(|sl| sl.id == lease.id))?;
+        let entry = &mut list[at];
+        let sl = entry.shared.as_mut()?;
+        sl.active = sl.active.saturating_sub(1);
+        if sl.active > 0 {
+            return None;
+        }
+        entry.since = Instant::now();
+        let out = if lease.runner.healthy() {
+            None
+        } else {
+            let c = list.remove(at);
+            if list.is_empty() {
+                s.idle.remove(&lease.key);
+            }
+            Some(c.container)
+        };
+        drop(s);
+        self.freed.notify_waiters();
+        out
     }
 
     /// Give back a healthy container after a run.
@@ -182,6 +397,7 @@ impl Pool {
             memory_mb,
             since: Instant::now(),
             paused: false,
+            shared: None,
         });
         drop(s);
         self.freed.notify_waiters();
@@ -232,7 +448,7 @@ impl Pool {
         for (k, list) in s.idle.iter_mut() {
             let mut i = 0;
             while i < list.len() {
-                if !list[i].paused && list[i].since.elapsed() >= grace {
+                if !list[i].paused && list[i].unused() && list[i].since.elapsed() >= grace {
                     out.push((k.clone(), list.remove(i)));
                 } else {
                     i += 1;
@@ -263,7 +479,7 @@ impl Pool {
         for list in s.idle.values_mut() {
             let mut i = 0;
             while i < list.len() {
-                if list[i].since.elapsed() >= timeout {
+                if list[i].unused() && list[i].since.elapsed() >= timeout {
                     let c = list.remove(i);
                     freed += u64::from(c.memory_mb);
                     out.push(c.container);
@@ -307,13 +523,18 @@ impl Pool {
     }
 }
 
-/// The key whose oldest idle container was used least recently.
-fn lru_victim(s: &State) -> Option<WarmKey> {
+/// The idle container used least recently (nothing running on it): its key and position.
+fn lru_victim(s: &State) -> Option<(WarmKey, usize)> {
     s.idle
         .iter()
-        .filter_map(|(k, l)| l.iter().map(|i| i.since).min().map(|t| (k, t)))
-        .min_by_key(|(_, t)| *t)
-        .map(|(k, _)| k.clone())
+        .flat_map(|(k, l)| {
+            l.iter()
+                .enumerate()
+                .filter(|(_, i)| i.unused())
+                .map(move |(at, i)| (k, at, i.since))
+        })
+        .min_by_key(|(_, _, t)| *t)
+        .map(|(k, at, _)| (k.clone(), at))
 }
 
 #[cfg(test)]
@@ -321,7 +542,9 @@ mod tests {
     use std::time::Duration;
 
     use async_trait::async_trait;
-    use whirl_runtime::{Container, InitOutcome, InitRequest, RunOutcome, RunRequest};
+    use whirl_runtime::{
+        ConcurrentRunner, Container, InitOutcome, InitRequest, RunOutcome, RunRequest,
+    };
 
     use super::*;
 
@@ -356,6 +579,23 @@ mod tests {
         }
     }
 
+    #[derive(Debug)]
+    struct FakeRunner(std::sync::atomic::AtomicBool);
+
+    #[async_trait]
+    impl ConcurrentRunner for FakeRunner {
+        async fn run(&self, _: RunRequest, _: Duration, _: u64) -> RunOutcome {
+            unreachable!("not used by the pool")
+        }
+        fn healthy(&self) -> bool {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    fn runner() -> Arc<FakeRunner> {
+        Arc::new(FakeRunner(std::sync::atomic::AtomicBool::new(true)))
+    }
+
     fn key(ns: &str, action: &str, rev: u64) -> WarmKey {
         WarmKey {
             namespace: ns.into(),
@@ -371,8 +611,8 @@ mod tests {
     #[tokio::test]
     async fn warm_reuse_only_for_same_namespace_action_and_revision() {
         let pool = Pool::new(1024);
-        let (a, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
-        assert!(matches!(a, Some(Acquired::Cold)));
+        let (a, _) = pool.acquire(&key("ns", "ns/a", 1), &stem(), 1).await;
+        assert!(matches!(a, Some(Acquired::Cold(_))));
         assert!(pool
             .release(key("ns", "ns/a", 1), Box::new(Fake("c1".into())), 256)
             .is_none());
@@ -381,13 +621,13 @@ mod tests {
             key("ns", "ns/b", 1),
             key("ns", "ns/a", 2),
         ] {
-            let (got, _) = pool.acquire(&other, &stem()).await;
+            let (got, _) = pool.acquire(&other, &stem(), 1).await;
             assert!(
-                matches!(got, Some(Acquired::Cold)),
+                matches!(got, Some(Acquired::Cold(_))),
                 "{other:?} must not reuse"
             );
         }
-        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem(), 1).await;
         match got {
             Some(Acquired::Warm(i)) => assert_eq!(i.container.id(), "c1"),
             other => panic!("expected warm, got {other:?}"),
@@ -399,31 +639,31 @@ mod tests {
         let pool = Pool::new(1024);
         assert!(pool.reserve_stem(256));
         assert!(pool.add_stem(stem(), Box::new(Fake("s1".into()))).is_none());
-        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
-        assert!(matches!(got, Some(Acquired::Stem(_))));
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem(), 1).await;
+        assert!(matches!(got, Some(Acquired::Stem(..))));
         assert_eq!(pool.stats().stems, 0);
         // A different memory size does not match the stem cell's.
         assert!(pool.reserve_stem(256));
         assert!(pool.add_stem(stem(), Box::new(Fake("s2".into()))).is_none());
         let (got, _) = pool
-            .acquire(&key("ns", "ns/b", 1), &("nodejs:20".into(), 128))
+            .acquire(&key("ns", "ns/b", 1), &("nodejs:20".into(), 128), 1)
             .await;
-        assert!(matches!(got, Some(Acquired::Cold)));
+        assert!(matches!(got, Some(Acquired::Cold(_))));
     }
 
     #[tokio::test]
     async fn lru_eviction_when_memory_is_short() {
         let pool = Pool::new(512);
         for (name, id) in [("ns/a", "ca"), ("ns/b", "cb")] {
-            let (got, _) = pool.acquire(&key("ns", name, 1), &stem()).await;
-            assert!(matches!(got, Some(Acquired::Cold)));
+            let (got, _) = pool.acquire(&key("ns", name, 1), &stem(), 1).await;
+            assert!(matches!(got, Some(Acquired::Cold(_))));
             assert!(pool
                 .release(key("ns", name, 1), Box::new(Fake(id.into())), 256)
                 .is_none());
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let (got, evicted) = pool.acquire(&key("ns", "ns/c", 1), &stem()).await;
-        assert!(matches!(got, Some(Acquired::Cold)));
+        let (got, evicted) = pool.acquire(&key("ns", "ns/c", 1), &stem(), 1).await;
+        assert!(matches!(got, Some(Acquired::Cold(_))));
         let ids: Vec<&str> = evicted.iter().map(|c| c.id()).collect();
         assert_eq!(
             ids,
@@ -436,11 +676,11 @@ mod tests {
     #[tokio::test]
     async fn waits_when_full_until_memory_is_freed() {
         let pool = Pool::new(256);
-        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
-        assert!(matches!(got, Some(Acquired::Cold)));
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem(), 1).await;
+        assert!(matches!(got, Some(Acquired::Cold(_))));
         let p2 = pool.clone();
         let waiter =
-            tokio::spawn(async move { p2.acquire(&key("ns", "ns/b", 1), &stem()).await.0 });
+            tokio::spawn(async move { p2.acquire(&key("ns", "ns/b", 1), &stem(), 1).await.0 });
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished(), "no memory: the second acquire waits");
         pool.free(256);
@@ -448,10 +688,10 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert!(matches!(got, Some(Acquired::Cold)));
+        assert!(matches!(got, Some(Acquired::Cold(_))));
         // Too big for the whole pool: refused, not queued forever.
         let (got, _) = pool
-            .acquire(&key("ns", "ns/x", 1), &("nodejs:20".into(), 512))
+            .acquire(&key("ns", "ns/x", 1), &("nodejs:20".into(), 512), 1)
             .await;
         assert!(got.is_none());
     }
@@ -459,7 +699,7 @@ mod tests {
     #[tokio::test]
     async fn pause_expiry_and_close() {
         let pool = Pool::new(1024);
-        let (_, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        let (_, _) = pool.acquire(&key("ns", "ns/a", 1), &stem(), 1).await;
         assert!(pool
             .release(key("ns", "ns/a", 1), Box::new(Fake("c".into())), 256)
             .is_none());
@@ -479,7 +719,140 @@ mod tests {
         assert!(pool.reserve_stem(256));
         assert!(pool.add_stem(stem(), Box::new(Fake("s".into()))).is_none());
         assert_eq!(pool.close().len(), 1);
-        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem()).await;
+        let (got, _) = pool.acquire(&key("ns", "ns/a", 1), &stem(), 1).await;
         assert!(got.is_none(), "a closed pool hands out nothing");
+    }
+
+    #[tokio::test]
+    async fn shared_containers_take_up_to_max_activations() {
+        let pool = Pool::new(1024);
+        let k = key("ns", "ns/c", 1);
+        let (got, _) = pool.acquire(&k, &stem(), 3).await;
+        let Some(Acquired::Cold(Some(warming))) = got else {
+            panic!("a cold start registered as warming: {got:?}");
+        };
+        let r = runner();
+        let lease1 = pool
+            .share(k.clone(), Box::new(Fake("c".into())), 256, r.clone(), 3)
+            .ok()
+            .unwrap();
+        drop(warming);
+        let mut leases = vec![lease1];
+        for _ in 0..2 {
+            match pool.acquire(&k, &stem(), 3).await.0 {
+                Some(Acquired::Slot(l)) => leases.push(l),
+                other => panic!("expected a slot, got {other:?}"),
+            }
+        }
+        // Full: the fourth activation gets a container of its own.
+        let (got, _) = pool.acquire(&k, &stem(), 3).await;
+        assert!(matches!(got, Some(Acquired::Cold(Some(_)))), "{got:?}");
+        drop(got);
+        pool.free(256);
+        // A shared container in use is neither paused, expired nor evicted.
+        assert!(pool.take_to_pause(Duration::ZERO).is_empty());
+        assert!(pool.take_expired(Duration::ZERO).is_empty());
+        for l in leases {
+            assert!(pool.release_slot(l).is_none());
+        }
+        assert_eq!(pool.stats().idle, 1);
+        // Unused now: it expires like any idle container.
+        assert_eq!(pool.take_expired(Duration::ZERO).len(), 1);
+        assert_eq!(pool.stats().free_mb, 1024);
+    }
+
+    #[tokio::test]
+    async fn activations_wait_for_a_container_being_warmed() {
+        let pool = Pool::new(1024);
+        let k = key("ns", "ns/c", 1);
+        let (got, _) = pool.acquire(&k, &stem(), 2).await;
+        let Some(Acquired::Cold(Some(warming))) = got else {
+            panic!("{got:?}");
+        };
+        let p2 = pool.clone();
+        let k2 = k.clone();
+        let waiter = tokio::spawn(async move { p2.acquire(&k2, &stem(), 2).await.0 });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            !waiter.is_finished(),
+            "waits for the container being warmed"
+        );
+        // The container's one other slot is promised: a third activation starts its own.
+        let (got, _) = pool.acquire(&k, &stem(), 2).await;
+        assert!(matches!(got, Some(Acquired::Cold(Some(_)))), "{got:?}");
+        drop(got);
+        pool.free(256);
+        let lease = pool
+            .share(k.clone(), Box::new(Fake("c".into())), 256, runner(), 2)
+            .ok()
+            .unwrap();
+        drop(warming);
+        let got = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        let Some(Acquired::Slot(l2)) = got else {
+            panic!("the waiter takes a slot: {got:?}");
+        };
+        assert!(pool.release_slot(lease).is_none());
+        assert!(pool.release_slot(l2).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_failed_shared_container_is_destroyed_by_its_last_activation() {
+        let pool = Pool::new(1024);
+        let k = key("ns", "ns/c", 1);
+        let _ = pool.acquire(&k, &stem(), 2).await;
+        let r = runner();
+        let l1 = pool
+            .share(k.clone(), Box::new(Fake("c".into())), 256, r.clone(), 2)
+            .ok()
+            .unwrap();
+        let Some(Acquired::Slot(l2)) = pool.acquire(&k, &stem(), 2).await.0 else {
+            panic!("second slot");
+        };
+        r.0.store(false, std::sync::atomic::Ordering::SeqCst);
+        // Unhealthy: no new activations on it.
+        let (got, _) = pool.acquire(&k, &stem(), 2).await;
+        assert!(matches!(got, Some(Acquired::Cold(_))), "{got:?}");
+        drop(got);
+        pool.free(256);
+        assert!(
+            pool.release_slot(l1).is_none(),
+            "another activation still runs"
+        );
+        let c = pool.release_slot(l2).expect("the last one destroys it");
+        assert_eq!(c.id(), "c");
+        assert_eq!(pool.stats().idle, 0);
+    }
+
+    #[tokio::test]
+    async fn a_paused_shared_container_is_resumed_alone_then_shared() {
+        let pool = Pool::new(1024);
+        let k = key("ns", "ns/c", 1);
+        let _ = pool.acquire(&k, &stem(), 2).await;
+        let r = runner();
+        let l = pool
+            .share(k.clone(), Box::new(Fake("c".into())), 256, r.clone(), 2)
+            .ok()
+            .unwrap();
+        assert!(pool.release_slot(l).is_none());
+        for (key, mut idle) in pool.take_to_pause(Duration::ZERO) {
+            idle.paused = true;
+            assert!(pool.put_back(key, idle).is_none());
+        }
+        let Some(Acquired::Warm(idle)) = pool.acquire(&k, &stem(), 2).await.0 else {
+            panic!("the paused container comes out alone");
+        };
+        let slots = idle.shared.clone().unwrap();
+        let l = pool
+            .share(k.clone(), idle.container, 256, slots.runner, slots.max)
+            .ok()
+            .unwrap();
+        assert!(matches!(
+            pool.acquire(&k, &stem(), 2).await.0,
+            Some(Acquired::Slot(_))
+        ));
+        drop(l);
     }
 }

@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
                     code: code.into(),
                     binary: false,
                     env: Default::default(),
+                    concurrency: 1,
                 },
                 Duration::from_secs(30),
             )

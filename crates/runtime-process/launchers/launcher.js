@@ -8,6 +8,12 @@
 //   run:    {"value":..,"namespace":..,"action_name":..,...}
 //           reply: the raw JSON result, or !{"error":".."} for a developer error.
 // After every init/run the sentinel is written on stdout and stderr before the reply.
+//
+// Concurrent framing (an init with "concurrency": N > 1, openwhisk-runtime-nodejs semantics):
+// run lines carry "seq" and are started as they arrive, without waiting for the ones running;
+// the reply is "<seq> <reply>"; every line an activation writes to stdout/stderr from its own
+// asynchronous context is tagged "\x01<seq>\x01<text>", its sentinels too, and the __OW_*
+// variables it reads from process.env are its own (AsyncLocalStorage).
 'use strict';
 
 const fs = require('fs');
@@ -20,8 +26,13 @@ const { pathToFileURL } = require('url');
 const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
 // Warm up only if no request came this long after the ready line.
 const WARM_UP_AFTER_MS = 10;
+// Tagged log lines are cut into pieces of at most this many characters (4 bytes each at most in
+// UTF-8), so that none is split by the host's 16 KiB line limit without its tag.
+const TAG_PIECE = 4000;
 let handler = null;
 let runKeys = [];
+// Set by an init with a concurrency above 1.
+let concurrent = null;
 
 function reply(text) {
   const buf = Buffer.from(text + '\n', 'utf8');
@@ -40,9 +51,13 @@ function sentinels() {
   process.stderr.write(SENTINEL + '\n');
 }
 
+function devText(message) {
+  return '!' + JSON.stringify({ error: String(message) });
+}
+
 function developerError(message) {
   sentinels();
-  reply('!' + JSON.stringify({ error: String(message) }));
+  reply(devText(message));
 }
 
 function errorText(e) {
@@ -120,7 +135,105 @@ async function init(msg) {
     return;
   }
   sentinels();
+  if (msg.concurrency > 1) goConcurrent();
   reply('{"ok":true}');
+}
+
+// Switches to concurrent framing: tagged writes and per-activation __OW_* variables.
+function goConcurrent() {
+  const { AsyncLocalStorage } = require('async_hooks');
+  const als = new AsyncLocalStorage();
+  const raw = [process.stdout, process.stderr].map((stream, i) => {
+    const write = stream.write.bind(stream);
+    stream.write = function (chunk, encoding, cb) {
+      const ctx = als.getStore();
+      if (ctx === undefined) return write(chunk, encoding, cb);
+      if (typeof encoding === 'function') {
+        cb = encoding;
+        encoding = undefined;
+      }
+      let text;
+      if (typeof chunk === 'string') {
+        text = encoding && !/^utf-?8$/i.test(encoding) ? Buffer.from(chunk, encoding).toString('utf8') : chunk;
+      } else {
+        text = Buffer.from(chunk).toString('utf8');
+      }
+      const lines = (ctx.partial[i] + text).split('\n');
+      ctx.partial[i] = lines.pop();
+      let out = lines.map((l) => tagged(ctx.seq, l)).join('');
+      while (ctx.partial[i].length > TAG_PIECE) {
+        out += tagged(ctx.seq, ctx.partial[i].slice(0, TAG_PIECE));
+        ctx.partial[i] = ctx.partial[i].slice(TAG_PIECE);
+      }
+      if (out === '') {
+        if (typeof cb === 'function') process.nextTick(cb);
+        return true;
+      }
+      return write(out, 'utf8', cb);
+    };
+    return write;
+  });
+  const own = (ctx, k) => ctx !== undefined && typeof k === 'string' && Object.prototype.hasOwnProperty.call(ctx.env, k);
+  process.env.__OW_ALLOW_CONCURRENT = 'true';
+  process.env = new Proxy(process.env, {
+    get: (t, k) => (own(als.getStore(), k) ? als.getStore().env[k] : Reflect.get(t, k)),
+    has: (t, k) => own(als.getStore(), k) || Reflect.has(t, k),
+    set: (t, k, v) => {
+      const ctx = als.getStore();
+      if (own(ctx, k)) {
+        ctx.env[k] = String(v);
+        return true;
+      }
+      return Reflect.set(t, k, v);
+    },
+    deleteProperty: (t, k) => {
+      const ctx = als.getStore();
+      if (own(ctx, k)) return delete ctx.env[k];
+      return Reflect.deleteProperty(t, k);
+    },
+    ownKeys: (t) => {
+      const keys = Reflect.ownKeys(t);
+      const ctx = als.getStore();
+      if (ctx !== undefined) for (const k of Object.keys(ctx.env)) if (!keys.includes(k)) keys.push(k);
+      return keys;
+    },
+    getOwnPropertyDescriptor: (t, k) => {
+      const ctx = als.getStore();
+      if (own(ctx, k)) return { value: ctx.env[k], writable: true, enumerable: true, configurable: true };
+      return Reflect.getOwnPropertyDescriptor(t, k);
+    },
+  });
+  concurrent = { als, raw };
+}
+
+function tagged(seq, line) {
+  let out = '';
+  do {
+    out += '\x01' + seq + '\x01' + line.slice(0, TAG_PIECE) + '\n';
+    line = line.slice(TAG_PIECE);
+  } while (line.length > 0);
+  return out;
+}
+
+// One activation in concurrent framing: started at once, answered when it ends.
+function runConcurrent(msg) {
+  const seq = msg.seq;
+  const env = {};
+  for (const [k, v] of Object.entries(msg)) {
+    if (k === 'value' || k === 'seq') continue;
+    env['__OW_' + k.toUpperCase()] = typeof v === 'string' ? v : JSON.stringify(v);
+  }
+  const ctx = { seq, env, partial: ['', ''] };
+  concurrent.als.run(ctx, () => {
+    execute(msg.value).then((text) => {
+      concurrent.raw.forEach((write, i) => {
+        if (ctx.partial[i] !== '') write(tagged(seq, ctx.partial[i]));
+        ctx.partial[i] = '';
+        write(tagged(seq, SENTINEL));
+      });
+      reply(seq + ' ' + text);
+    });
+  });
 }
 
 // What a rejection becomes: `{error: serializeError(reason)}`, as in openwhisk-runtime-nodejs,
@@ -181,6 +294,10 @@ async function run(msg) {
     developerError('no action defined yet');
     return;
   }
+  if (concurrent !== null) {
+    runConcurrent(msg);
+    return;
+  }
   // Variables of the previous activation that this one lacks (api_key) must not leak.
   for (const k of runKeys) delete process.env[k];
   runKeys = [];
@@ -190,13 +307,19 @@ async function run(msg) {
     process.env[key] = typeof v === 'string' ? v : JSON.stringify(v);
     runKeys.push(key);
   }
+  const text = await execute(msg.value);
+  sentinels();
+  reply(text);
+}
+
+// Runs the handler on `value`; the reply text: the JSON result, or a developer error.
+async function execute(value) {
   let pending;
   try {
-    pending = handler(msg.value === undefined ? {} : msg.value);
+    pending = handler(value === undefined ? {} : value);
   } catch (e) {
     console.error(errorText(e));
-    developerError('An error has occurred: ' + e);
-    return;
+    return devText('An error has occurred: ' + e);
   }
   let result;
   try {
@@ -211,19 +334,15 @@ async function run(msg) {
   }
   if (typeof result !== 'object' || result === null) {
     console.error('The action did not return a dictionary: not a json object');
-    developerError('The action did not return a dictionary.');
-    return;
+    return devText('The action did not return a dictionary.');
   }
   let text;
   try {
     text = JSON.stringify(result);
   } catch (e) {
-    developerError('An error has occurred: ' + e);
-    return;
+    return devText('An error has occurred: ' + e);
   }
-  if (text === undefined) text = '{}';
-  sentinels();
-  reply(text);
+  return text === undefined ? '{}' : text;
 }
 
 // The first init of a fresh node process is slow (about 2 ms here) because V8 compiles the

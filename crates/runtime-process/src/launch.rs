@@ -56,8 +56,9 @@ pub(crate) trait Proc: Send + Sync + Debug {
     fn oom_killed(&self) -> bool;
     /// Kills the process and its descendants (idempotent, never blocks).
     fn kill(&self);
-    /// Kills, reaps and releases everything.
-    async fn destroy(self: Box<Self>) -> Result<()>;
+    /// Kills, reaps and releases everything (once; the container shares the handle with its
+    /// concurrent runner, which only kills).
+    async fn destroy(&self) -> Result<()>;
 }
 
 /// Plain child process in its own process group, no isolation. For development and tests only.
@@ -139,7 +140,7 @@ impl Proc for PlainProc {
         let _ = self.signal(Signal::SIGKILL);
     }
 
-    async fn destroy(self: Box<Self>) -> Result<()> {
+    async fn destroy(&self) -> Result<()> {
         self.kill();
         let child = self.child.lock().ok().and_then(|mut c| c.take());
         if let Some(mut child) = child {
@@ -235,8 +236,8 @@ impl Proc for SandboxProc {
         let _ = self.sb.kill();
     }
 
-    async fn destroy(self: Box<Self>) -> Result<()> {
-        let sb = self.sb;
+    async fn destroy(&self) -> Result<()> {
+        let sb = self.sb.clone();
         tokio::task::spawn_blocking(move || sb.destroy())
             .await
             .map_err(|e| RuntimeError::Spawn(e.to_string()))?

@@ -29,6 +29,7 @@
 
 mod launch;
 mod manifest;
+mod mux;
 mod process;
 mod zipx;
 

@@ -19,6 +19,7 @@ use crate::launch::{
     cloexec_pipe, ChildStdio, LaunchSpec, PlainSpawner, Proc, SandboxSpawner, Spawner,
 };
 use crate::manifest::{KindSpec, LauncherKind, RuntimeManifest};
+use crate::mux::{Mux, Pipes};
 use crate::zipx::{extract_zip, ZipLimits};
 use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
 use whirl_runtime::actionloop::{self, Replier};
@@ -26,9 +27,9 @@ use whirl_runtime::logs::{
     read_capped_line, spawn_log_reader, CappedLine, LogCollector, LogEvent, Stream,
 };
 use whirl_runtime::{
-    messages, ActivationStatus, Container, ContainerFactory, ContainerSpec, ExecSpec, InitOutcome,
-    InitRequest, Outcome, Result, RunOutcome, RunRequest, RuntimeError, Unsupported,
-    MAX_RESULT_BYTES,
+    messages, ActivationStatus, ConcurrentRunner, Container, ContainerFactory, ContainerSpec,
+    ExecSpec, InitOutcome, InitRequest, Outcome, Result, RunOutcome, RunRequest, RuntimeError,
+    Unsupported, MAX_RESULT_BYTES,
 };
 
 const LAUNCHER_JS: &str = include_str!("../launchers/launcher.js");
@@ -273,6 +274,15 @@ impl ContainerFactory for ProcessFactory {
         Ok(exec.kind.to_string())
     }
 
+    /// The Node.js launcher runs activations concurrently (as openwhisk-runtime-nodejs does);
+    /// python and native executables run one at a time.
+    fn supports_concurrency(&self, kind: &str) -> bool {
+        self.cfg
+            .manifest
+            .resolve(kind)
+            .is_some_and(|k| k.launcher == LauncherKind::Nodejs)
+    }
+
     async fn create(&self, spec: ContainerSpec) -> Result<Box<dyn Container>> {
         let kind = self
             .cfg
@@ -333,12 +343,15 @@ impl ContainerFactory for ProcessFactory {
             background: launch.cpu_shares.is_some(),
             cpu_shares: whirl_sandbox::SandboxConfig::cpu_shares_for(launch.memory_bytes),
             dir,
-            proc: Some(proc),
-            stdin: pipe::Sender::from_owned_fd(stdin_w)?,
-            results: BufReader::with_capacity(64 * 1024, pipe::Receiver::from_owned_fd(res_r)?),
-            logs: rx,
-            logs_open: true,
-            eof: [false; 2],
+            proc: Some(Arc::from(proc)),
+            io: Some(Io {
+                stdin: pipe::Sender::from_owned_fd(stdin_w)?,
+                results: BufReader::with_capacity(64 * 1024, pipe::Receiver::from_owned_fd(res_r)?),
+                logs: rx,
+                logs_open: true,
+                eof: [false; 2],
+            }),
+            mux: None,
             readers,
             state: State::Started,
             paused: false,
@@ -346,7 +359,10 @@ impl ContainerFactory for ProcessFactory {
         };
         // Wait for the launcher's ready line ({"ok":true}) on fd 3.
         let deadline = tokio::time::Instant::now() + self.cfg.start_timeout;
-        let ready = timeout_at(deadline, read_capped_line(&mut c.results, 4096, false)).await;
+        let ready = match c.io.as_mut() {
+            Some(io) => timeout_at(deadline, read_capped_line(&mut io.results, 4096, false)).await,
+            None => Ok(Ok(None)),
+        };
         match ready {
             Ok(Ok(Some(line))) if actionloop::is_ready(&line.bytes) => Ok(Box::new(c)),
             Ok(_) => {
@@ -378,6 +394,16 @@ enum State {
     Failed,
 }
 
+/// The pipes of a launcher in one-at-a-time framing.
+#[derive(Debug)]
+struct Io {
+    stdin: pipe::Sender,
+    results: BufReader<pipe::Receiver>,
+    logs: mpsc::Receiver<LogEvent>,
+    logs_open: bool,
+    eof: [bool; 2],
+}
+
 #[derive(Debug)]
 struct ProcessContainer {
     id: String,
@@ -392,12 +418,11 @@ struct ProcessContainer {
     background: bool,
     /// The normal CPU share for its memory.
     cpu_shares: u64,
-    proc: Option<Box<dyn Proc>>,
-    stdin: pipe::Sender,
-    results: BufReader<pipe::Receiver>,
-    logs: mpsc::Receiver<LogEvent>,
-    logs_open: bool,
-    eof: [bool; 2],
+    proc: Option<Arc<dyn Proc>>,
+    /// The launcher's pipes while it runs one activation at a time; handed to `mux` when an
+    /// init asks for concurrency.
+    io: Option<Io>,
+    mux: Option<Arc<Mux>>,
     readers: Vec<JoinHandle<()>>,
     state: State,
     paused: bool,
@@ -427,7 +452,7 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
-impl ProcessContainer {
+impl Io {
     /// Sends one request and waits for the reply line while draining logs, bounded by `deadline`.
     async fn interact(
         &mut self,
@@ -435,7 +460,7 @@ impl ProcessContainer {
         deadline: tokio::time::Instant,
         col: &mut LogCollector,
     ) -> Reply {
-        let ProcessContainer {
+        let Io {
             stdin,
             results,
             logs,
@@ -482,6 +507,37 @@ impl ProcessContainer {
             }
         }
         self.eof = col.eof;
+    }
+}
+
+impl ProcessContainer {
+    /// Sends one request and waits for the reply (see [`Io::interact`]); a container whose
+    /// pipes went to the concurrent runner answers as exited.
+    async fn interact(
+        &mut self,
+        msg: &[u8],
+        deadline: tokio::time::Instant,
+        col: &mut LogCollector,
+    ) -> Reply {
+        match self.io.as_mut() {
+            Some(io) => io.interact(msg, deadline, col).await,
+            None => Reply::Exited,
+        }
+    }
+
+    async fn drain(
+        &mut self,
+        col: &mut LogCollector,
+        grace: Duration,
+        done: fn(&LogCollector) -> bool,
+    ) {
+        if let Some(io) = self.io.as_mut() {
+            io.drain(col, grace, done).await;
+        }
+    }
+
+    fn eof(&self) -> [bool; 2] {
+        self.io.as_ref().map_or([true; 2], |io| io.eof)
     }
 
     fn oom_killed(&self) -> bool {
@@ -597,7 +653,21 @@ impl ProcessContainer {
         }
     }
 
-    fn init_message(&self, req: &InitRequest, file: Option<String>) -> Vec<u8> {
+    /// Hands the launcher's pipes to a concurrent runner (the launcher switched framing when it
+    /// accepted the init).
+    fn go_concurrent(&mut self) {
+        if let (Some(io), Some(proc)) = (self.io.take(), self.proc.clone()) {
+            let pipes = Pipes {
+                stdin: io.stdin,
+                results: io.results,
+                logs: io.logs,
+                eof: io.eof,
+            };
+            self.mux = Some(Mux::start(pipes, proc));
+        }
+    }
+
+    fn init_message(&self, req: &InitRequest, file: Option<String>, concurrency: u32) -> Vec<u8> {
         match self.kind.launcher {
             LauncherKind::Native => {
                 let mut s = format!("init {}\n", req.env.len());
@@ -606,6 +676,15 @@ impl ProcessContainer {
                 }
                 s.into_bytes()
             }
+            _ if concurrency != req.concurrency => actionloop::init_line(
+                &InitRequest {
+                    concurrency,
+                    ..req.clone()
+                },
+                &self.guest_dir,
+                self.code_src.as_deref(),
+                file.as_deref(),
+            ),
             _ => actionloop::init_line(
                 req,
                 &self.guest_dir,
@@ -717,8 +796,13 @@ impl Container for ProcessContainer {
                 return out;
             }
         };
-        let msg = self.init_message(&req, file);
-        let mut col = LogCollector::new(INIT_LOG_LIMIT, self.eof);
+        let concurrency = if self.kind.launcher == LauncherKind::Nodejs {
+            req.concurrency
+        } else {
+            1
+        };
+        let msg = self.init_message(&req, file, concurrency);
+        let mut col = LogCollector::new(INIT_LOG_LIMIT, self.eof());
         let reply = self.interact(&msg, deadline, &mut col).await;
         match reply {
             Reply::Line(line) => {
@@ -726,6 +810,9 @@ impl Container for ProcessContainer {
                     self.drain(&mut col, SENTINEL_GRACE, LogCollector::complete)
                         .await;
                     self.state = State::Initialized;
+                    if concurrency > 1 {
+                        self.go_concurrent();
+                    }
                     Outcome {
                         status: ActivationStatus::Success,
                         result: json!({}),
@@ -763,6 +850,9 @@ impl Container for ProcessContainer {
         timeout: Duration,
         log_limit_bytes: u64,
     ) -> RunOutcome {
+        if let Some(mux) = &self.mux {
+            return mux.run(req, timeout, log_limit_bytes).await;
+        }
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + timeout;
         match self.state {
@@ -788,7 +878,7 @@ impl Container for ProcessContainer {
             }
         }
         let msg = self.run_message(&req);
-        let mut col = LogCollector::new(log_limit_bytes, self.eof);
+        let mut col = LogCollector::new(log_limit_bytes, self.eof());
         let reply = self.interact(&msg, deadline, &mut col).await;
         match reply {
             Reply::Line(line) => {
@@ -817,6 +907,10 @@ impl Container for ProcessContainer {
                     .await
             }
         }
+    }
+
+    fn concurrent(&self) -> Option<Arc<dyn ConcurrentRunner>> {
+        self.mux.clone().map(|m| -> Arc<dyn ConcurrentRunner> { m })
     }
 
     async fn pause(&mut self) -> Result<()> {
@@ -855,6 +949,9 @@ impl Container for ProcessContainer {
         for r in &self.readers {
             r.abort();
         }
+        if let Some(m) = &self.mux {
+            m.stop();
+        }
         let dir = self.dir.clone();
         let removed = tokio::task::spawn_blocking(move || match fs::remove_dir_all(&dir) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
@@ -876,6 +973,9 @@ impl Drop for ProcessContainer {
         }
         for r in &self.readers {
             r.abort();
+        }
+        if let Some(m) = &self.mux {
+            m.stop();
         }
     }
 }

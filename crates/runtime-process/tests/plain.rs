@@ -31,4 +31,5 @@ plain_tests!(
     native_exec,
     lifecycle_errors,
     env_and_stdin_isolation,
+    node_concurrency,
 );

@@ -95,6 +95,7 @@ sandbox_tests!(
     root_native_exec => native_exec,
     root_lifecycle_errors => lifecycle_errors,
     root_env_and_stdin_isolation => env_and_stdin_isolation,
+    root_node_concurrency => node_concurrency,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

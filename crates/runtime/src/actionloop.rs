@@ -38,16 +38,22 @@ pub fn entry_point(req: &InitRequest) -> &str {
 
 /// The init line `{"init":{"name","main","dir","src","file","env"}}` + newline: `dir` is where
 /// the action runs from, `src` where the launcher copies the code from first (if it does), `file`
-/// the single source file the backend wrote (none for an archive).
+/// the single source file the backend wrote (none for an archive). With a concurrency above 1
+/// the line also carries `"concurrency": N`, which switches the launcher to concurrent framing
+/// (see [`run_line_concurrent`]).
 pub fn init_line(req: &InitRequest, dir: &Path, src: Option<&Path>, file: Option<&str>) -> Vec<u8> {
-    let msg = json!({"init": {
+    let mut init = json!({
         "name": req.name,
         "main": entry_point(req),
         "dir": dir,
         "src": src,
         "file": file,
         "env": req.env,
-    }});
+    });
+    if req.concurrency > 1 {
+        init["concurrency"] = json!(req.concurrency);
+    }
+    let msg = json!({ "init": init });
     let mut v = msg.to_string().into_bytes();
     v.push(b'\n');
     v
@@ -78,6 +84,42 @@ pub fn run_line(req: &RunRequest) -> Vec<u8> {
     }
     out.push(b'\n');
     out
+}
+
+/// The run line of a launcher in concurrent framing: [`run_line`] with `"seq": n` first, the
+/// number the launcher tags the reply and every log line of this activation with (the reply is
+/// `<seq> <reply>` on fd 3; a log line is [`LOG_TAG`]`<seq>`[`LOG_TAG`]`<text>`, its sentinel
+/// likewise).
+pub fn run_line_concurrent(req: &RunRequest, seq: u64) -> Vec<u8> {
+    let plain = run_line(req);
+    let mut out = Vec::with_capacity(plain.len() + 24);
+    out.extend_from_slice(format!("{{\"seq\":{seq},").as_bytes());
+    out.extend_from_slice(&plain[1..]);
+    out
+}
+
+/// Delimits the activation number that starts a log line in concurrent framing (a control
+/// character that a log line of an action starts with only if it writes it itself).
+pub const LOG_TAG: char = '\u{1}';
+
+/// Splits a reply line of concurrent framing into the activation number and the reply proper.
+pub fn split_concurrent_reply(line: &CappedLine) -> Option<(u64, CappedLine)> {
+    let space = line.bytes.iter().position(|&b| b == b' ')?;
+    let seq = std::str::from_utf8(&line.bytes[..space])
+        .ok()?
+        .parse()
+        .ok()?;
+    let rest = line.bytes[space + 1..].to_vec();
+    let total = line.total.saturating_sub(space + 1);
+    Some((seq, CappedLine { bytes: rest, total }))
+}
+
+/// Splits a log line of concurrent framing into the activation number and the text; `None`
+/// for a line written outside any activation.
+pub fn split_tagged_log(text: &str) -> Option<(u64, &str)> {
+    let rest = text.strip_prefix(LOG_TAG)?;
+    let (seq, text) = rest.split_once(LOG_TAG)?;
+    Some((seq.parse().ok()?, text))
 }
 
 /// Who produced a run reply, which decides how it is read.
@@ -158,6 +200,33 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_framing() {
+        let req = RunRequest::from_value(&json!({"a": 1}), ActivationEnv::default());
+        let l = run_line_concurrent(&req, 42);
+        assert!(l.ends_with(b"\n"));
+        let v: Value = serde_json::from_slice(&l).unwrap();
+        assert_eq!(v["seq"], 42);
+        assert_eq!(v["value"], json!({"a": 1}));
+        let (seq, rest) = split_concurrent_reply(&line("7 {\"x\":1}")).unwrap();
+        assert_eq!(
+            (seq, rest.bytes.as_slice(), rest.total),
+            (7, &b"{\"x\":1}"[..], 7)
+        );
+        assert!(split_concurrent_reply(&line("{\"x\":1}")).is_none());
+        assert_eq!(split_tagged_log("\u{1}3\u{1}hello"), Some((3, "hello")));
+        assert_eq!(split_tagged_log("\u{1}3\u{1}"), Some((3, "")));
+        assert_eq!(split_tagged_log("hello"), None);
+        assert_eq!(split_tagged_log("\u{1}x\u{1}hello"), None);
+        let req = InitRequest {
+            concurrency: 5,
+            ..Default::default()
+        };
+        let v: Value =
+            serde_json::from_slice(&init_line(&req, Path::new("/action"), None, None)).unwrap();
+        assert_eq!(v["init"]["concurrency"], 5);
+    }
+
+    #[test]
     fn run_replies() {
         let l = Replier::Launcher;
         assert_eq!(
@@ -229,6 +298,7 @@ mod tests {
         };
         let l = init_line(&req, Path::new("/action"), None, Some("index.js"));
         let v: Value = serde_json::from_slice(&l).unwrap();
+        assert!(v["init"].get("concurrency").is_none());
         assert_eq!(v["init"]["main"], "main");
         assert_eq!(v["init"]["dir"], "/action");
         assert_eq!(v["init"]["file"], "index.js");

@@ -55,6 +55,7 @@ pub fn init_req(code: &str, main: &str) -> InitRequest {
         code: code.into(),
         binary: false,
         env: [("__OW_NAMESPACE".to_string(), "guest".to_string())].into(),
+        concurrency: 1,
     }
 }
 
@@ -75,6 +76,7 @@ pub fn zip_req(files: &[(&str, &str, u32)], main: &str) -> InitRequest {
         code: base64::engine::general_purpose::STANDARD.encode(bytes),
         binary: true,
         env: Default::default(),
+        concurrency: 1,
     }
 }
 
@@ -769,5 +771,168 @@ pub async fn env_and_stdin_isolation(f: &dyn ContainerFactory) {
         )
         .await;
     assert_eq!(out.result, json!({"key": "none"}));
+    c.destroy().await.unwrap();
+}
+
+/// A run request with its own activation id.
+fn run_req_as(v: Value, activation_id: &str) -> RunRequest {
+    let mut env = act_env();
+    env.activation_id = activation_id.into();
+    RunRequest::from_value(&v, env)
+}
+
+/// Intra-container concurrency (nodejs): N activations run at once in one container, each with
+/// its own `__OW_*` variables and its own logs; python and native run one at a time.
+pub async fn node_concurrency(f: &dyn ContainerFactory) {
+    assert!(f.supports_concurrency("nodejs:default"));
+    assert!(!f.supports_concurrency("python:default"));
+    assert!(!f.supports_concurrency("blackbox"));
+    // Every activation waits until all four are in flight: run one at a time, they would time out.
+    let code = r#"
+        const token = Math.random();
+        let active = 0;
+        let release;
+        const all = new Promise((r) => { release = r; });
+        async function main(p) {
+            const me = process.env.__OW_ACTIVATION_ID;
+            console.log('start ' + me);
+            if (++active === 4) release();
+            await all;
+            await new Promise((r) => setTimeout(r, 10 * p.n));
+            process.stdout.write('part of ' + me);
+            process.stdout.write(' then the rest\n');
+            console.error('end ' + me + ' ' + process.env.__OW_ACTIVATION_ID);
+            if (p.big) console.log('x'.repeat(20000));
+            return { me, env: process.env.__OW_ACTIVATION_ID, token, keys: Object.keys(process.env).includes('__OW_ACTIVATION_ID') };
+        }"#;
+    let mut init = init_req(code, "");
+    init.concurrency = 4;
+    let c = ready(f, "node-conc", "nodejs:default", init).await;
+    let runner = c
+        .concurrent()
+        .expect("a concurrent runner after init with concurrency 4");
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let runner = runner.clone();
+            tokio::spawn(async move {
+                let id = format!("act{i}");
+                let req = run_req_as(json!({"n": 4 - i, "big": i == 3}), &id);
+                let out = runner.run(req, T, LOG_LIMIT).await;
+                (id, out)
+            })
+        })
+        .collect();
+    let mut outs = Vec::new();
+    for r in runs {
+        outs.push(r.await.unwrap());
+    }
+    let mut tokens = std::collections::HashSet::new();
+    for (id, out) in &outs {
+        assert_eq!(out.status, ActivationStatus::Success, "{id}: {out:?}");
+        assert!(out.container_healthy);
+        assert_eq!(out.result["me"], json!(id), "{out:?}");
+        assert_eq!(out.result["env"], json!(id), "{out:?}");
+        assert_eq!(out.result["keys"], json!(true), "{out:?}");
+        tokens.insert(out.result["token"].to_string());
+        let mut t = texts(&out.logs);
+        if id == "act3" {
+            // A long line stays one activation's, in pieces of the host's line size.
+            let long: String = t
+                .iter()
+                .filter(|l| l.starts_with("stdout: x"))
+                .map(|l| &l[8..])
+                .collect();
+            assert_eq!(long, "x".repeat(20000));
+            t.retain(|l| !l.starts_with("stdout: x"));
+        }
+        // Each stream in its order; the two streams are separate pipes, read apart.
+        t.sort();
+        assert_eq!(
+            t,
+            vec![
+                format!("stderr: end {id} {id}"),
+                format!("stdout: part of {id} then the rest"),
+                format!("stdout: start {id}"),
+            ],
+            "{id}: {:?}",
+            out.logs
+        );
+    }
+    assert_eq!(tokens.len(), 1, "one container ran them all");
+    assert!(runner.healthy());
+    // A second round on the same container.
+    let mut runs = Vec::new();
+    for i in 0..4 {
+        let runner = runner.clone();
+        runs.push(tokio::spawn(async move {
+            runner
+                .run(run_req_as(json!({"n": 1}), &format!("b{i}")), T, LOG_LIMIT)
+                .await
+        }));
+    }
+    for r in runs {
+        assert_eq!(r.await.unwrap().status, ActivationStatus::Success);
+    }
+    c.destroy().await.unwrap();
+
+    // A timeout kills the container: the others in flight end as an abnormal exit, and the
+    // runner takes nothing new.
+    let code = r#"
+        async function main(p) {
+            console.log('waiting ' + p.forever);
+            if (p.forever) await new Promise(() => {});
+            await new Promise((r) => setTimeout(r, 60000));
+            return {};
+        }"#;
+    let mut init = init_req(code, "");
+    init.concurrency = 2;
+    let c = ready(f, "node-conc-timeout", "nodejs:default", init).await;
+    let runner = c.concurrent().unwrap();
+    let r2 = runner.clone();
+    let slow = tokio::spawn(async move {
+        r2.run(run_req_as(json!({"forever": false}), "slow"), T, LOG_LIMIT)
+            .await
+    });
+    let stuck = runner
+        .run(
+            run_req_as(json!({"forever": true}), "stuck"),
+            Duration::from_millis(500),
+            LOG_LIMIT,
+        )
+        .await;
+    assert!(stuck.timed_out, "{stuck:?}");
+    assert_eq!(stuck.status, ActivationStatus::DeveloperError);
+    assert_eq!(
+        err_msg(&stuck),
+        "The action exceeded its time limits of 500 milliseconds."
+    );
+    assert!(!stuck.container_healthy);
+    assert!(
+        texts(&stuck.logs).contains(&"stdout: waiting true".to_string()),
+        "{:?}",
+        stuck.logs
+    );
+    let slow = slow.await.unwrap();
+    assert_eq!(slow.status, ActivationStatus::DeveloperError, "{slow:?}");
+    assert_eq!(
+        err_msg(&slow),
+        "The action did not produce a valid response and exited unexpectedly."
+    );
+    assert!(!runner.healthy());
+    let refused = runner
+        .run(run_req_as(json!({}), "late"), T, LOG_LIMIT)
+        .await;
+    assert_eq!(refused.status, ActivationStatus::DeveloperError);
+    c.destroy().await.unwrap();
+
+    // Python asked for concurrency runs one at a time: no concurrent runner.
+    let mut init = init_req("def main(a):\n    return {'ok': True}\n", "");
+    init.concurrency = 4;
+    let mut c = ready(f, "py-conc", "python:default", init).await;
+    assert!(c.concurrent().is_none());
+    assert_eq!(
+        run(&mut c, json!({})).await.status,
+        ActivationStatus::Success
+    );
     c.destroy().await.unwrap();
 }

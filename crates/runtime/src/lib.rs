@@ -28,6 +28,11 @@
 //! `__OW_<KEY>`), answered by the raw JSON result. A reply starting with `!` (`!{"error":..}`)
 //! is a developer error detected by the launcher (sync throw, non-dictionary result, bad code):
 //! no JSON text starts with `!`, so raw ActionLoop results stay unambiguous.
+//!
+//! An init with `"concurrency": N` > 1 (backends that support it) switches the launcher to
+//! concurrent framing: run lines carry `"seq"`, replies are `<seq> <reply>` in any order, and
+//! log lines and sentinels written inside an activation are tagged `\x01<seq>\x01`
+//! ([`actionloop::run_line_concurrent`], [`ConcurrentRunner`]).
 
 pub mod actionloop;
 #[cfg(feature = "behaviour")]
@@ -106,7 +111,7 @@ pub struct ExecSpec<'a> {
 pub struct Unsupported(pub String);
 
 /// `/init` payload.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct InitRequest {
     /// Simple action name.
     pub name: String,
@@ -117,6 +122,23 @@ pub struct InitRequest {
     pub binary: bool,
     /// The `__OW_*` variables computed at init time plus the init parameters.
     pub env: BTreeMap<String, String>,
+    /// How many activations the container may run at once (`limits.concurrency`; 1 = one
+    /// after the other). Only asked of kinds the factory supports concurrency for
+    /// ([`ContainerFactory::supports_concurrency`]).
+    pub concurrency: u32,
+}
+
+impl Default for InitRequest {
+    fn default() -> Self {
+        InitRequest {
+            name: String::new(),
+            main: String::new(),
+            code: String::new(),
+            binary: false,
+            env: BTreeMap::new(),
+            concurrency: 1,
+        }
+    }
 }
 
 /// The per-activation variables exported by the launcher as `__OW_<UPPER KEY>`.
@@ -188,6 +210,13 @@ pub trait ContainerFactory: Send + Sync {
     fn supports(&self, exec: &ExecSpec<'_>) -> Result<String, Unsupported> {
         Ok(exec.kind.to_string())
     }
+    /// Whether containers of runtime kind `kind` can run several activations at once
+    /// (intra-container concurrency, spec §4.4: openwhisk-runtime-nodejs can, the others run
+    /// one at a time). The invoker runs an action with `limits.concurrency` N > 1 on shared
+    /// containers only when this holds, and one activation per container otherwise.
+    fn supports_concurrency(&self, _kind: &str) -> bool {
+        false
+    }
     /// Starts a container (launcher process) that is ready for `init`.
     async fn create(&self, spec: ContainerSpec) -> Result<Box<dyn Container>>;
     /// Removes what a previous process left behind (work dirs, sandboxes); returns how many.
@@ -204,12 +233,31 @@ pub trait Container: Send + Sync {
     /// The direct warm path: one line to the launcher, one line back, logs until the sentinels.
     async fn run(&mut self, req: RunRequest, timeout: Duration, log_limit_bytes: u64)
         -> RunOutcome;
+    /// After an init with [`InitRequest::concurrency`] > 1: the handle that runs up to that
+    /// many activations at once on this container. `None` when the container runs one at a
+    /// time (then [`Container::run`] is the way in). While runs are in flight through the
+    /// handle, the container itself is only kept, not used; it is paused, resumed and
+    /// destroyed as usual once they have ended.
+    fn concurrent(&self) -> Option<std::sync::Arc<dyn ConcurrentRunner>> {
+        None
+    }
     async fn pause(&mut self) -> Result<()>;
     async fn resume(&mut self) -> Result<()>;
     /// Gives a container created with [`ContainerSpec::prewarm`] the normal CPU share for its
     /// memory (no-op otherwise, and without isolation).
     async fn prioritize(&mut self) -> Result<()>;
     async fn destroy(self: Box<Self>) -> Result<()>;
+}
+
+/// Runs activations concurrently on one initialised container (see [`Container::concurrent`]).
+/// Each run's logs are its own: the backend attributes every log line to the activation that
+/// wrote it, and applies the log limit per activation.
+#[async_trait]
+pub trait ConcurrentRunner: Send + Sync + std::fmt::Debug {
+    async fn run(&self, req: RunRequest, timeout: Duration, log_limit_bytes: u64) -> RunOutcome;
+    /// `false` once a run failed in a way that leaves the container unusable (developer error,
+    /// exit, timeout): it takes no new activations and is destroyed when the others end.
+    fn healthy(&self) -> bool;
 }
 
 /// Exact OpenWhisk messages used in action outcomes.
