@@ -1,5 +1,6 @@
-//! Compatibility with the real `openwhisk` npm client: CRUD of every entity (tests/npm/crud.js)
-//! and the API gateway through `ow.routes` (tests/npm/routes.js).
+//! Compatibility with the real `openwhisk` npm client: CRUD of every entity (tests/npm/crud.js),
+//! the API gateway through `ow.routes` (tests/npm/routes.js), and the events surface: the
+//! whisk.system catalog, the alarms feed through `ow.feeds`, a conductor (tests/npm/events.js).
 
 use std::path::Path;
 use std::process::Command;
@@ -21,6 +22,11 @@ fn npm_client_routes_with_a_gateway_token() {
 #[test]
 fn npm_client_routes() {
     run_script("routes.js", &[]);
+}
+
+#[test]
+fn npm_client_events() {
+    run_script("events.js", &[]);
 }
 
 /// Runs `tests/npm/{script}` with the real client against a fresh server.
