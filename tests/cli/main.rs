@@ -8,6 +8,7 @@ mod support;
 
 mod actions;
 mod activations;
+mod conductors;
 mod config;
 mod packages;
 mod triggers;

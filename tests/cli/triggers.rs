@@ -445,3 +445,81 @@ fn alarms_walkthrough() {
     w.ok(&["trigger", "delete", "everySecond"]);
     w.fails(&["trigger", "get", "everySecond"], 148);
 }
+
+/// The alarms package's `interval` and `once` walk-throughs with `whirl` in place of `wsk`
+/// (dates in the future rather than the docs' 2019 ones): an interval trigger reads back its
+/// configuration; a `once` trigger with `deleteAfterFire rules` fires once, then it and its rule
+/// are gone.
+#[test]
+fn alarms_interval_and_once_walkthrough() {
+    let s = Server::start();
+    let w = s.wsk();
+    let in_ms = |ms: u64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        (now + ms).to_string()
+    };
+    let stop = in_ms(86_400_000);
+    w.ok(&[
+        "trigger",
+        "create",
+        "interval",
+        "--feed",
+        "/whisk.system/alarms/interval",
+        "--param",
+        "minutes",
+        "2",
+        "--param",
+        "trigger_payload",
+        r#"{"name":"Odin","place":"Asgard"}"#,
+        "--param",
+        "stopDate",
+        &stop,
+    ]);
+    let got = w.ok(&["trigger", "get", "interval"]);
+    assert!(got.stdout.contains("\"minutes\": 2"), "{}", got.stdout);
+    assert!(
+        got.stdout.contains(&format!("\"stopDate\": {stop}")),
+        "{}",
+        got.stdout
+    );
+    w.ok(&["trigger", "delete", "interval"]);
+
+    w.write(
+        "hello.js",
+        "function main(p) { return {payload: 'Hello, ' + p.name + ' from ' + p.place} }",
+    );
+    w.ok(&["action", "create", "hello", "hello.js"]);
+    let date = in_ms(2_000);
+    w.ok(&[
+        "trigger",
+        "create",
+        "fireOnce",
+        "--feed",
+        "/whisk.system/alarms/once",
+        "--param",
+        "trigger_payload",
+        r#"{"name":"Odin","place":"Asgard"}"#,
+        "--param",
+        "date",
+        &date,
+        "--param",
+        "deleteAfterFire",
+        "rules",
+    ]);
+    w.ok(&["rule", "create", "onceRule", "fireOnce", "hello"]);
+    eventually(
+        || activation_ids(&w, "hello").len() == 1,
+        "hello ran once from the alarm",
+    );
+    eventually(
+        || w.run(&["trigger", "get", "fireOnce"]).code == 148,
+        "the trigger is deleted after it fired",
+    );
+    w.fails(&["rule", "get", "onceRule"], 148);
+    let id = activation_ids(&w, "hello")[0].clone();
+    let r = w.ok(&["activation", "result", &id]);
+    assert!(r.stdout.contains("Hello, Odin from Asgard"), "{}", r.stdout);
+}
