@@ -317,6 +317,11 @@ impl Feed<CacheInvalidation> for InvalidationFeed {
             match item {
                 Some(Ok(m)) => {
                     if let Ok(info) = m.info() {
+                        if info.stream_sequence < self.next_seq {
+                            // A consumer recreated before this feed saw anything starts from
+                            // the beginning of the stream: skip what came before the feed.
+                            continue;
+                        }
                         self.next_seq = info.stream_sequence + 1;
                     }
                     match serde_json::from_slice(&m.message.payload) {

@@ -200,9 +200,25 @@ pub async fn connect_with(url: &str, prefix: &str, config: NatsConfig) -> Result
             .map_err(|_| BusError::Backend(format!("invalid NATS URL {shown_url}")))?;
         addrs.push(addr);
     }
+    // Credentials in the URL: `user:password@` or a token as `token@` (percent-decoded).
+    let credentials = addrs.iter().find_map(|a| {
+        a.username()
+            .map(|u| (u.to_string(), a.password().map(str::to_string)))
+    });
+    let mut options = async_nats::ConnectOptions::new();
+    match credentials {
+        Some((user, Some(password))) => {
+            options = options.user_and_password(
+                redact::percent_decode(&user),
+                redact::percent_decode(&password),
+            );
+        }
+        Some((token, None)) => options = options.token(redact::percent_decode(&token)),
+        None => {}
+    }
     let max_delay = config.reconnect_delay_max;
     let event_secrets = secrets.clone();
-    let options = async_nats::ConnectOptions::new()
+    let options = options
         .name("whirl")
         .connection_timeout(config.publish_timeout)
         .ping_interval(config.ping_interval)

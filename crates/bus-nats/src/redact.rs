@@ -31,10 +31,32 @@ pub(crate) fn secrets(url: &str) -> Vec<String> {
             out.extend(userinfo.split(':').map(str::to_string));
         }
     }
+    let decoded: Vec<String> = out.iter().map(|s| percent_decode(s)).collect();
+    out.extend(decoded);
     out.retain(|s| !s.is_empty());
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
     out.dedup();
     out
+}
+
+/// `%XX` escapes of a URL's user info decoded (invalid escapes are kept as they are).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `message` with every secret replaced by `***`.
@@ -62,6 +84,15 @@ mod tests {
             "nats://h:1,nats://***@h2:2"
         );
         assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+
+    #[test]
+    fn user_info_is_percent_decoded() {
+        assert_eq!(percent_decode("p%40ss%3Aw"), "p@ss:w");
+        assert_eq!(percent_decode("plain"), "plain");
+        assert_eq!(percent_decode("bad%zz%4"), "bad%zz%4");
+        let s = secrets("nats://u:p%40ss@h:1");
+        assert!(s.contains(&"p@ss".to_string()) && s.contains(&"p%40ss".to_string()));
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct PrivateNats {
     dir: tempfile::TempDir,
     port: u16,
     binary: PathBuf,
+    /// `user`, `password` the server requires, if any.
+    auth: Option<(String, String)>,
     child: Option<Child>,
 }
 
@@ -82,6 +84,16 @@ impl PrivateNats {
     /// Start a server on a free loopback port with a fresh store; returns once it accepts
     /// connections.
     pub fn start() -> io::Result<Self> {
+        Self::launch(None)
+    }
+
+    /// [`PrivateNats::start`] with a server that requires `user` and `password` (for tests
+    /// that credentials never leak into errors).
+    pub fn start_with_user(user: &str, password: &str) -> io::Result<Self> {
+        Self::launch(Some((user.to_string(), password.to_string())))
+    }
+
+    fn launch(auth: Option<(String, String)>) -> io::Result<Self> {
         let binary = find_binary()?;
         let dir = tempfile::Builder::new().prefix("whirl-nats-").tempdir()?;
         let port = free_port()?;
@@ -89,6 +101,7 @@ impl PrivateNats {
             dir,
             port,
             binary,
+            auth,
             child: None,
         };
         nats.write_config()?;
@@ -99,13 +112,18 @@ impl PrivateNats {
     fn write_config(&self) -> io::Result<()> {
         let store = self.store_dir();
         fs::create_dir_all(&store)?;
-        let config = format!(
+        let mut config = format!(
             "listen: \"127.0.0.1:{port}\"\n\
              max_payload: {MAX_PAYLOAD}\n\
              jetstream {{\n  store_dir: \"{store}\"\n  max_memory_store: 67108864\n  max_file_store: 1073741824\n}}\n",
             port = self.port,
             store = store.display(),
         );
+        if let Some((user, password)) = &self.auth {
+            config.push_str(&format!(
+                "authorization {{\n  user: \"{user}\"\n  password: \"{password}\"\n}}\n"
+            ));
+        }
         fs::write(self.config_file(), config)
     }
 
@@ -127,9 +145,17 @@ impl PrivateNats {
         self.port
     }
 
-    /// `nats://127.0.0.1:<port>`.
+    /// `nats://127.0.0.1:<port>`, with the user and password when the server requires them.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        match &self.auth {
+            Some((user, password)) => format!("nats://{user}:{password}@127.0.0.1:{}", self.port),
+            None => format!("nats://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn is_running(&mut self) -> bool {
