@@ -572,3 +572,33 @@ fn the_launcher_restarts_on_the_same_port_and_store_and_kills_on_drop() {
     assert!(!store.exists(), "and so is its store");
     assert!(NOT_INSTALLED.contains("apt-get install nats-server"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalidations_published_while_a_controller_is_cut_off_still_reach_it() {
+    let mut nats = server();
+    let prefix = unique_prefix("cutoff");
+    // This controller reconnects slowly: the others publish before it is back.
+    let slow = NatsConfig {
+        reconnect_delay_max: Duration::from_secs(3),
+        ..fast()
+    };
+    let cut_off = bus(&nats, &prefix, slow).await;
+    let mut invs = cut_off.invalidations().await.unwrap();
+    blocking(|| nats.stop()).unwrap();
+    eventually("the outage is seen", || !cut_off.is_connected()).await;
+    blocking(|| nats.start_again()).unwrap();
+    let other = bus(&nats, &prefix, fast()).await;
+    for id in ["guest/a", "guest/b"] {
+        other
+            .invalidation_publisher()
+            .publish(CacheInvalidation {
+                from: ControllerId(1),
+                ids: vec![id.into()],
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(arrives(&mut invs).await.ids, vec!["guest/a".to_string()]);
+    assert_eq!(arrives(&mut invs).await.ids, vec!["guest/b".to_string()]);
+    stays_quiet(&mut invs, Duration::from_millis(500)).await;
+}
