@@ -3,6 +3,7 @@
 //! redelivery flag (see the crate documentation).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -26,12 +27,16 @@ const RECENT_ACKS: usize = 4096;
 const ACK_RETRY_FOR: Duration = Duration::from_secs(600);
 /// Idle heartbeat of a pull request (detects a dead subscription while nothing is delivered).
 const PULL_HEARTBEAT: Duration = Duration::from_secs(5);
+/// Room kept for the headers of a published activation (its message id).
+const HEADER_ROOM: usize = 256;
 /// How long one pull request waits on the server.
 const PULL_EXPIRES: Duration = Duration::from_secs(30);
 
 /// One invoker's deliveries that this process holds or just acknowledged.
 pub(crate) struct InvokerState {
     held: Mutex<Held>,
+    /// The consumer's ack wait as the server has it, in ms (in-progress signals go every third).
+    ack_wait_ms: AtomicU64,
 }
 
 #[derive(Default)]
@@ -63,6 +68,21 @@ impl InvokerState {
 
     fn abandoned(&self, seq: u64) {
         self.held().inflight.remove(&seq);
+    }
+
+    /// Take the ack wait of the consumer as the server reports it (another process may have
+    /// set it).
+    fn follow(&self, consumer: &PullConsumer) {
+        let ms =
+            u64::try_from(consumer.cached_info().config.ack_wait.as_millis()).unwrap_or(u64::MAX);
+        if ms > 0 {
+            self.ack_wait_ms.store(ms, Ordering::Relaxed);
+        }
+    }
+
+    fn progress_every(&self) -> Duration {
+        (Duration::from_millis(self.ack_wait_ms.load(Ordering::Relaxed)) / 3)
+            .max(Duration::from_millis(50))
     }
 }
 
@@ -121,8 +141,10 @@ pub(crate) async fn subscribe(
         let state = match slot.0.upgrade() {
             Some(s) => s,
             None => {
+                let ack_wait = u64::try_from(inner.config.ack_wait.as_millis()).unwrap_or(u64::MAX);
                 let s = Arc::new(InvokerState {
                     held: Mutex::new(Held::default()),
+                    ack_wait_ms: AtomicU64::new(ack_wait),
                 });
                 tokio::spawn(keep_in_progress(inner.clone(), Arc::downgrade(&s)));
                 slot.0 = Arc::downgrade(&s);
@@ -140,6 +162,7 @@ pub(crate) async fn subscribe(
     };
     // Set up now, so that activations published from here on find the stream.
     let consumer = ensure(inner, invoker).await?;
+    feed.state.follow(&consumer);
     feed.messages = Some(feed.open(&consumer).await?);
     Ok(Box::new(feed))
 }
@@ -147,8 +170,10 @@ pub(crate) async fn subscribe(
 /// Tell the server, every third of the ack wait, that the deliveries this process holds are in
 /// progress; ends when nothing holds `state` any more.
 async fn keep_in_progress(inner: Arc<Inner>, state: Weak<InvokerState>) {
-    let every = (inner.config.ack_wait / 3).max(Duration::from_millis(50));
     loop {
+        let Some(every) = state.upgrade().map(|s| s.progress_every()) else {
+            return;
+        };
         tokio::time::sleep(every).await;
         let Some(state) = state.upgrade() else { return };
         let replies: Vec<Subject> = state.held().inflight.values().cloned().collect();
@@ -218,7 +243,10 @@ impl ActivationFeed {
                 return false;
             }
             let opened = match ensure(&self.inner, self.invoker).await {
-                Ok(consumer) => self.open(&consumer).await,
+                Ok(consumer) => {
+                    self.state.follow(&consumer);
+                    self.open(&consumer).await
+                }
                 Err(e) => Err(e),
             };
             match opened {
@@ -317,6 +345,11 @@ impl Feed<Delivery> for ActivationFeed {
                 Some(Err(e)) => {
                     tracing::debug!(invoker = %self.invoker, error = %e, "bus: activation pull interrupted");
                     self.messages = None;
+                    // Rebuilt below; not in a tight loop if the error repeats.
+                    tokio::select! {
+                        _ = self.inner.closed() => return None,
+                        _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    }
                 }
                 None => self.messages = None,
             }
@@ -414,7 +447,8 @@ pub(crate) async fn publish(inner: &Inner, msg: ActivationMessage) -> Result<()>
     let payload =
         serde_json::to_vec(&msg).map_err(|e| inner.error("cannot serialise an activation", e))?;
     let max = inner.client.server_info().max_payload;
-    if payload.len() > max {
+    // The message id header counts against the limit too.
+    if payload.len() + HEADER_ROOM > max {
         return Err(BusError::Backend(format!(
             "activation {} is {} bytes, more than the NATS server's max_payload of {max}",
             msg.activation_id,
