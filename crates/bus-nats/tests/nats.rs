@@ -201,17 +201,22 @@ async fn a_dropped_delivery_comes_back_flagged() {
 async fn a_delivery_held_by_a_live_invoker_is_not_redelivered() {
     let nats = server();
     let prefix = unique_prefix("held");
-    let bus = bus(&nats, &prefix, fast()).await;
+    // A two-second ack wait: in-progress signals every 2/3 s leave room for a loaded machine.
+    let config = NatsConfig {
+        ack_wait: Duration::from_secs(2),
+        ..fast()
+    };
+    let bus = bus(&nats, &prefix, config.clone()).await;
     let mut feed = bus.activations(InvokerId(0)).await.unwrap();
     publish_activation(&bus, 0, "long").await;
     let d = next_delivery(&mut feed).await;
     // A witness: another connection reading the same invoker's consumer would get any
     // redelivery the server makes.
-    let witness = self::bus(&nats, &prefix, fast()).await;
+    let witness = self::bus(&nats, &prefix, config).await;
     let mut watching = witness.activations(InvokerId(0)).await.unwrap();
     assert!(!d.is_redelivered());
-    // A long action: held for four ack waits.
-    stays_quiet(&mut watching, Duration::from_secs(4)).await;
+    // A long action: held for three ack waits.
+    stays_quiet(&mut watching, Duration::from_secs(6)).await;
     d.ack.ack().await;
     stays_quiet(&mut watching, Duration::from_secs(2)).await;
     stays_quiet(&mut feed, Duration::from_millis(200)).await;
