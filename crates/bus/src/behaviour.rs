@@ -4,7 +4,8 @@
 //!
 //! The suite checks routing (activations reach the named invoker only, completions the issuing
 //! controller only, broadcasts every subscriber), order per publisher, that messages arrive
-//! unchanged, and the errors of misuse.
+//! unchanged, the errors of misuse, that a dropped subscription can be taken again, that first
+//! deliveries are not flagged as redeliveries, and that acknowledged activations stay done.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -187,6 +188,61 @@ pub async fn invalidations_reach_every_controller(bus: &dyn Bus) {
     assert_eq!(arrives(&mut b).await, inv);
 }
 
+pub async fn first_deliveries_are_not_redeliveries(bus: &dyn Bus) {
+    let mut feed = bus.activations(InvokerId(6)).await.unwrap();
+    let publisher = bus.activation_publisher();
+    for i in 0..3 {
+        let m = activation(ControllerId(0), InvokerId(6), &format!("f{i}"));
+        publisher.publish(m).await.unwrap();
+    }
+    for i in 0..3 {
+        let d = arrives(&mut feed).await;
+        assert_eq!(d.message.activation_id, format!("f{i}"));
+        assert!(!d.is_redelivered(), "a first delivery is not a redelivery");
+        assert!(!d.ack.is_redelivered());
+        d.ack.ack().await;
+    }
+}
+
+pub async fn a_dropped_subscription_can_be_taken_again(bus: &dyn Bus) {
+    let feed = bus.activations(InvokerId(8)).await.unwrap();
+    drop(feed);
+    let mut feed = bus.activations(InvokerId(8)).await.unwrap();
+    let c = bus.completions(ControllerId(8)).await.unwrap();
+    drop(c);
+    let mut c = bus.completions(ControllerId(8)).await.unwrap();
+    // and the new subscriptions are the live ones
+    let m = activation(ControllerId(8), InvokerId(8), "d1");
+    bus.activation_publisher().publish(m).await.unwrap();
+    let d = arrives(&mut feed).await;
+    assert_eq!(d.message.activation_id, "d1");
+    d.ack.ack().await;
+    let done = completion(ControllerId(8), "d1", false);
+    bus.completion_publisher()
+        .publish(done.clone())
+        .await
+        .unwrap();
+    assert_eq!(arrives(&mut c).await, done);
+}
+
+pub async fn acknowledged_activations_are_not_delivered_again(bus: &dyn Bus) {
+    let mut feed = bus.activations(InvokerId(9)).await.unwrap();
+    let publisher = bus.activation_publisher();
+    for i in 0..3 {
+        let m = activation(ControllerId(0), InvokerId(9), &format!("k{i}"));
+        publisher.publish(m).await.unwrap();
+    }
+    for i in 0..3 {
+        let d = arrives(&mut feed).await;
+        assert_eq!(d.message.activation_id, format!("k{i}"));
+        d.ack.ack().await;
+    }
+    drop(feed);
+    // The invoker comes back: what it acknowledged is done.
+    let mut feed = bus.activations(InvokerId(9)).await.unwrap();
+    stays_quiet(&mut feed).await;
+}
+
 /// Run every behaviour, each on a fresh bus from `fresh`.
 pub async fn run_all<F, Fut>(fresh: F)
 where
@@ -201,4 +257,7 @@ where
     completions_reach_the_issuing_controller_only(fresh().await.as_ref()).await;
     pings_reach_every_controller(fresh().await.as_ref()).await;
     invalidations_reach_every_controller(fresh().await.as_ref()).await;
+    first_deliveries_are_not_redeliveries(fresh().await.as_ref()).await;
+    a_dropped_subscription_can_be_taken_again(fresh().await.as_ref()).await;
+    acknowledged_activations_are_not_delivered_again(fresh().await.as_ref()).await;
 }

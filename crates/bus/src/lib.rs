@@ -143,27 +143,63 @@ pub trait Acknowledge: Send + Debug {
 
 /// An activation delivered to an invoker. The invoker acknowledges it only after the
 /// activation's record is stored: a durable backend redelivers what was never acknowledged.
+///
+/// **At most once.** A redelivery must never run the activation a second time (OpenWhisk
+/// promises at most once). A backend that redelivers marks the redelivered copy
+/// ([`Delivery::is_redelivered`], the same flag as [`Ack::is_redelivered`]): it may have run
+/// already, on an invoker that crashed or lost its connection before acknowledging. The invoker
+/// does not run a redelivered activation; it acknowledges it once the activation has a final
+/// record (writing a `whisk internal error` record if none is stored yet).
 #[derive(Debug)]
 pub struct Delivery {
     pub message: ActivationMessage,
     pub ack: Ack,
 }
 
-/// The acknowledgement of a [`Delivery`] (nothing to do on a backend without redelivery).
+impl Delivery {
+    /// Whether the bus delivered this activation before (see [`Delivery`]).
+    pub fn is_redelivered(&self) -> bool {
+        self.ack.is_redelivered()
+    }
+}
+
+/// The acknowledgement of a [`Delivery`] (nothing to do on a backend without redelivery), and
+/// whether the delivery is a redelivery.
 #[derive(Debug)]
-pub struct Ack(Option<Box<dyn Acknowledge>>);
+pub struct Ack {
+    handle: Option<Box<dyn Acknowledge>>,
+    redelivered: bool,
+}
 
 impl Ack {
     pub fn none() -> Self {
-        Self(None)
+        Self {
+            handle: None,
+            redelivered: false,
+        }
     }
 
     pub fn new(handle: Box<dyn Acknowledge>) -> Self {
-        Self(Some(handle))
+        Self {
+            handle: Some(handle),
+            redelivered: false,
+        }
+    }
+
+    /// The same acknowledgement, for a delivery that the bus made before (or not).
+    pub fn with_redelivered(mut self, redelivered: bool) -> Self {
+        self.redelivered = redelivered;
+        self
+    }
+
+    /// Whether the bus delivered this activation before: it may have run already, so it must
+    /// not run again (see [`Delivery`]). Always false on a backend without redelivery.
+    pub fn is_redelivered(&self) -> bool {
+        self.redelivered
     }
 
     pub async fn ack(self) {
-        if let Some(h) = self.0 {
+        if let Some(h) = self.handle {
             h.ack().await;
         }
     }
