@@ -443,18 +443,22 @@ pub(crate) async fn finish_local(
             return;
         }
     };
-    if store_enabled(&inv.who) {
-        let rec = ActivationRecord {
+    // Started now (reads issued from here on see it); the waiter is answered while the record
+    // commits, as the invoker answers for the activations it runs (ADR 0002).
+    let stored = store_enabled(&inv.who).then(|| {
+        state.inner.stores.activations.enqueue(ActivationRecord {
             activation_id: id.to_string(),
             namespace: inv.who.namespace.clone(),
             entity_path: entity_path(inv),
             start: doc.start,
             end: doc.end,
             doc: doc_json.clone(),
-        };
-        if let Err(e) = state.inner.stores.activations.put(rec).await {
+        })
+    });
+    state.inner.activations.complete_local(id, doc_json);
+    if let Some(stored) = stored {
+        if let Err(e) = stored.await {
             tracing::error!(error = %e, activation_id = %id, "cannot store an activation record");
         }
     }
-    state.inner.activations.complete_local(id, doc_json);
 }
