@@ -54,6 +54,10 @@ struct AdminArgs {
     /// The server's config file, for its `data_dir` [env: WHIRL_CONFIG].
     #[arg(long, value_name = "FILE", global = true)]
     config: Option<String>,
+    /// The cluster's store, `postgres://...` [env: WHIRL_STORE_URL] [default: the SQLite
+    /// store in the data dir].
+    #[arg(long, value_name = "URL", global = true)]
+    store_url: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
 }
@@ -102,7 +106,11 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Admin(args) => {
-            let config = AdminConfig::load(args.config.as_deref(), args.data_dir.as_deref())?;
+            let config = AdminConfig::load(
+                args.config.as_deref(),
+                args.data_dir.as_deref(),
+                args.store_url.as_deref(),
+            )?;
             whirl_server::admin::run(&config.data_dir, args.command)
         }
     }

@@ -10,9 +10,9 @@ pub const CONFIG: &str = "WHIRL_CONFIG";
 pub const DATA_DIR: &str = "WHIRL_DATA_DIR";
 /// `runtime_manifest`.
 pub const RUNTIME_MANIFEST: &str = "WHIRL_RUNTIME_MANIFEST";
-/// `store_url` (cluster mode; not supported by standalone).
+/// `store_url` (`postgres://...`: the cluster's shared store).
 pub const STORE_URL: &str = "WHIRL_STORE_URL";
-/// `bus_url` (cluster mode; not supported by standalone).
+/// `bus_url` (`nats://...`: the cluster's bus).
 pub const BUS_URL: &str = "WHIRL_BUS_URL";
 /// `host`.
 pub const HOST: &str = "WHIRL_HOST";
@@ -20,6 +20,10 @@ pub const HOST: &str = "WHIRL_HOST";
 pub const PORT: &str = "WHIRL_PORT";
 /// `controller_id` (cluster mode).
 pub const CONTROLLER_ID: &str = "WHIRL_CONTROLLER_ID";
+/// `controllers` (cluster mode: how many controllers share the throttles).
+pub const CONTROLLERS: &str = "WHIRL_CONTROLLERS";
+/// `bootstrap` (create the well-known namespaces and the system catalog).
+pub const BOOTSTRAP: &str = "WHIRL_BOOTSTRAP";
 /// `user_memory_mb`.
 pub const USER_MEMORY_MB: &str = "WHIRL_USER_MEMORY_MB";
 /// `stem_cells`.
@@ -32,6 +36,10 @@ pub const IDLE_TIMEOUT_SECS: &str = "WHIRL_IDLE_TIMEOUT_SECS";
 pub const ISOLATION: &str = "WHIRL_ISOLATION";
 /// `invoker_id` (cluster mode).
 pub const INVOKER_ID: &str = "WHIRL_INVOKER_ID";
+/// `api_host` (the API URL actions get as `__OW_API_HOST`).
+pub const API_HOST: &str = "WHIRL_API_HOST";
+/// `health_port` (an invoker's `/ping` and `/health` listener).
+pub const HEALTH_PORT: &str = "WHIRL_HEALTH_PORT";
 /// The log filter (tracing `EnvFilter` syntax); not part of the typed config.
 pub const LOG: &str = "WHIRL_LOG";
 

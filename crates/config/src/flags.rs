@@ -18,6 +18,14 @@ pub struct CommonFlags {
     /// one: kinds, aliases, interpreters, stem cells [env: WHIRL_RUNTIME_MANIFEST].
     #[arg(long, value_name = "FILE")]
     pub runtime_manifest: Option<String>,
+    /// The cluster's store, `postgres://USER:PASSWORD@HOST:PORT/DB` [env: WHIRL_STORE_URL]
+    /// [default: SQLite under the data dir].
+    #[arg(long, value_name = "URL")]
+    pub store_url: Option<String>,
+    /// The cluster's bus, `nats://HOST:PORT` [env: WHIRL_BUS_URL] [default: the in-process bus
+    /// of standalone].
+    #[arg(long, value_name = "URL")]
+    pub bus_url: Option<String>,
 }
 
 impl CommonFlags {
@@ -25,6 +33,8 @@ impl CommonFlags {
         given([
             ("data_dir", &self.data_dir),
             ("runtime_manifest", &self.runtime_manifest),
+            ("store_url", &self.store_url),
+            ("bus_url", &self.bus_url),
         ])
     }
 }
@@ -38,11 +48,29 @@ pub struct ControllerFlags {
     /// Port to listen on, 0 picks a free one [env: WHIRL_PORT] [default: 3233].
     #[arg(long, value_name = "PORT")]
     pub port: Option<String>,
+    /// This controller's instance number, unique in the cluster [env: WHIRL_CONTROLLER_ID]
+    /// [default: 0].
+    #[arg(long, value_name = "N")]
+    pub controller_id: Option<String>,
+    /// How many controllers serve the cluster; each enforces its share of the namespace
+    /// throttles [env: WHIRL_CONTROLLERS] [default: 1].
+    #[arg(long, value_name = "N")]
+    pub controllers: Option<String>,
+    /// Create `guest` and `whisk.system` with OpenWhisk's public development keys and install
+    /// the system catalog at start [env: WHIRL_BOOTSTRAP] [default: true].
+    #[arg(long, value_name = "true|false")]
+    pub bootstrap: Option<String>,
 }
 
 impl ControllerFlags {
     pub(crate) fn values(&self) -> Vec<(&'static str, &str)> {
-        given([("host", &self.host), ("port", &self.port)])
+        given([
+            ("host", &self.host),
+            ("port", &self.port),
+            ("controller_id", &self.controller_id),
+            ("controllers", &self.controllers),
+            ("bootstrap", &self.bootstrap),
+        ])
     }
 }
 
@@ -71,6 +99,18 @@ pub struct InvokerFlags {
     /// [env: WHIRL_ISOLATION] [default: sandbox].
     #[arg(long, value_name = "sandbox|none")]
     pub isolation: Option<String>,
+    /// This invoker's instance number, unique in the cluster [env: WHIRL_INVOKER_ID]
+    /// [default: 0].
+    #[arg(long, value_name = "N")]
+    pub invoker_id: Option<String>,
+    /// The API URL actions get as `__OW_API_HOST` [env: WHIRL_API_HOST] [default: standalone's
+    /// own address; a cluster invoker must be told].
+    #[arg(long, value_name = "URL")]
+    pub api_host: Option<String>,
+    /// Port of the invoker's `GET /ping` and `GET /health` [env: WHIRL_HEALTH_PORT]
+    /// [default: none].
+    #[arg(long, value_name = "PORT")]
+    pub health_port: Option<String>,
 }
 
 impl InvokerFlags {
@@ -81,7 +121,44 @@ impl InvokerFlags {
             ("pause_grace_secs", &self.pause_grace_secs),
             ("idle_timeout_secs", &self.idle_timeout_secs),
             ("isolation", &self.isolation),
+            ("invoker_id", &self.invoker_id),
+            ("api_host", &self.api_host),
+            ("health_port", &self.health_port),
         ])
+    }
+}
+
+/// Flags of `whirl controller`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ControllerRoleFlags {
+    #[command(flatten)]
+    pub common: CommonFlags,
+    #[command(flatten)]
+    pub controller: ControllerFlags,
+}
+
+impl ControllerRoleFlags {
+    pub(crate) fn values(&self) -> Vec<(&'static str, &str)> {
+        let mut v = self.common.values();
+        v.extend(self.controller.values());
+        v
+    }
+}
+
+/// Flags of `whirl invoker`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InvokerRoleFlags {
+    #[command(flatten)]
+    pub common: CommonFlags,
+    #[command(flatten)]
+    pub invoker: InvokerFlags,
+}
+
+impl InvokerRoleFlags {
+    pub(crate) fn values(&self) -> Vec<(&'static str, &str)> {
+        let mut v = self.common.values();
+        v.extend(self.invoker.values());
+        v
     }
 }
 

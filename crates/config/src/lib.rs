@@ -3,8 +3,8 @@
 //! A role's config is made of parts: [`CommonConfig`] (shared by every process of a
 //! deployment: data dir, runtime manifest, and later the cluster's store and bus),
 //! [`ControllerRoleConfig`] and [`InvokerRoleConfig`]. [`StandaloneConfig`] is all three; the
-//! cluster's `whirl controller` and `whirl invoker` will be the common part plus theirs, reading
-//! the same keys.
+//! cluster's `whirl controller` ([`ControllerConfig`]) and `whirl invoker` ([`InvokerConfig`])
+//! are the common part plus theirs, reading the same keys.
 //!
 //! Each key has one name in every layer: `port` in the TOML file, `WHIRL_PORT` in the
 //! environment, `--port` on the command line. Layers, later wins: the defaults (OpenWhisk's
@@ -14,6 +14,7 @@
 //!
 //! The environment is read through an [`env::EnvSource`], so tests hand in a map.
 
+mod cluster;
 pub mod env;
 mod error;
 mod flags;
@@ -23,8 +24,12 @@ mod roles;
 mod standalone;
 mod stem_cells;
 
+pub use cluster::{is_nats, is_postgres, ControllerConfig, InvokerConfig};
 pub use error::{ConfigError, Origin, Result};
-pub use flags::{CommonFlags, ControllerFlags, InvokerFlags, StandaloneFlags};
+pub use flags::{
+    CommonFlags, ControllerFlags, ControllerRoleFlags, InvokerFlags, InvokerRoleFlags,
+    StandaloneFlags,
+};
 pub use layers::{Key, Origins};
 pub use roles::{
     CommonConfig, ControllerRoleConfig, Defaults, InvokerRoleConfig, Isolation, DEFAULT_HOST,

@@ -31,7 +31,7 @@ impl Raw<'_> {
         }
     }
 
-    fn invalid(&self, at: &At, expected: impl Into<String>) -> ConfigError {
+    pub(crate) fn invalid(&self, at: &At, expected: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             origin: at.origin.clone(),
             value: self.shown(),
@@ -66,6 +66,20 @@ where
         Raw::Toml(toml::Value::Integer(i)) => T::try_from(*i).ok(),
         Raw::Toml(_) => None,
         Raw::Text(s) => s.parse().ok(),
+    };
+    v.ok_or_else(|| raw.invalid(at, expected))
+}
+
+/// A boolean: a TOML boolean, or `true`/`false` text (also `yes`/`no`, `1`/`0`).
+pub(crate) fn boolean(raw: Raw<'_>, at: &At, expected: &str) -> Result<bool> {
+    let v = match raw {
+        Raw::Toml(toml::Value::Boolean(b)) => Some(*b),
+        Raw::Toml(_) => None,
+        Raw::Text(s) => match s.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" => Some(false),
+            _ => None,
+        },
     };
     v.ok_or_else(|| raw.invalid(at, expected))
 }

@@ -1,6 +1,6 @@
 //! The parts roles are made of: [`CommonConfig`] (what every process of a deployment shares),
 //! [`ControllerRoleConfig`] and [`InvokerRoleConfig`]. `whirl standalone` is all three; the
-//! cluster roles (`whirl controller`, `whirl invoker`) will each be the common part plus theirs.
+//! cluster roles (`whirl controller`, `whirl invoker`) are each the common part plus theirs.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -55,10 +55,10 @@ pub struct CommonConfig {
     /// A runtime manifest replacing the detected one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime_manifest: Option<PathBuf>,
-    /// The shared store of a cluster (not supported yet).
+    /// The shared store of a cluster (`postgres://...`); unset: SQLite under `data_dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store_url: Option<String>,
-    /// The shared bus of a cluster (not supported yet).
+    /// The bus of a cluster (`nats://...`); unset: the in-process bus of standalone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bus_url: Option<String>,
 }
@@ -73,6 +73,12 @@ pub struct ControllerRoleConfig {
     /// This controller's instance number in a cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub controller_id: Option<u32>,
+    /// How many controllers serve the cluster: each enforces its share of a namespace's
+    /// throttles (OpenWhisk divides them by the number of controllers).
+    pub controllers: u32,
+    /// Create the well-known namespaces (`guest`, `whisk.system`, with OpenWhisk's public
+    /// development keys) and install the system catalog at start.
+    pub bootstrap: bool,
 }
 
 /// How action processes are isolated.
@@ -116,6 +122,13 @@ pub struct InvokerRoleConfig {
     /// This invoker's instance number in a cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoker_id: Option<u32>,
+    /// The API URL actions get as `__OW_API_HOST` (a cluster invoker must be told; standalone
+    /// uses its own address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_host: Option<String>,
+    /// Port of an invoker's `GET /ping` and `GET /health` (cluster mode; unset: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health_port: Option<u16>,
 }
 
 const PATH: &str = "a path";
@@ -146,12 +159,12 @@ impl CommonLayer {
         Key {
             name: "store_url",
             env: env::STORE_URL,
-            when_unset: "cluster mode only",
+            when_unset: "SQLite under data_dir",
         },
         Key {
             name: "bus_url",
             env: env::BUS_URL,
-            when_unset: "cluster mode only",
+            when_unset: "the in-process bus",
         },
     ];
 
@@ -188,6 +201,8 @@ pub(crate) struct ControllerLayer {
     host: Option<String>,
     port: Option<u16>,
     controller_id: Option<u32>,
+    controllers: Option<u32>,
+    bootstrap: Option<bool>,
 }
 
 impl ControllerLayer {
@@ -205,7 +220,17 @@ impl ControllerLayer {
         Key {
             name: "controller_id",
             env: env::CONTROLLER_ID,
-            when_unset: "cluster mode only",
+            when_unset: "0",
+        },
+        Key {
+            name: "controllers",
+            env: env::CONTROLLERS,
+            when_unset: "",
+        },
+        Key {
+            name: "bootstrap",
+            env: env::BOOTSTRAP,
+            when_unset: "",
         },
     ];
 
@@ -214,6 +239,8 @@ impl ControllerLayer {
             host: self.host.unwrap_or_else(|| DEFAULT_HOST.to_string()),
             port: self.port.unwrap_or(DEFAULT_PORT),
             controller_id: self.controller_id,
+            controllers: self.controllers.unwrap_or(1),
+            bootstrap: self.bootstrap.unwrap_or(true),
         }
     }
 }
@@ -228,6 +255,14 @@ impl Layer for ControllerLayer {
             "host" => self.host = Some(parse::text(raw, at, "a host name or IP address")?),
             "port" => self.port = Some(parse::unsigned(raw, at, "a port number")?),
             "controller_id" => self.controller_id = Some(parse::unsigned(raw, at, ID)?),
+            "controllers" => {
+                let n: u32 = parse::unsigned(raw, at, "a number of controllers (1 or more)")?;
+                if n == 0 {
+                    return Err(raw.invalid(at, "a number of controllers (1 or more)"));
+                }
+                self.controllers = Some(n);
+            }
+            "bootstrap" => self.bootstrap = Some(parse::boolean(raw, at, "true or false")?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -243,6 +278,8 @@ pub(crate) struct InvokerLayer {
     idle_timeout_secs: Option<u64>,
     isolation: Option<Isolation>,
     invoker_id: Option<u32>,
+    api_host: Option<String>,
+    health_port: Option<u16>,
 }
 
 impl InvokerLayer {
@@ -275,7 +312,17 @@ impl InvokerLayer {
         Key {
             name: "invoker_id",
             env: env::INVOKER_ID,
-            when_unset: "cluster mode only",
+            when_unset: "0",
+        },
+        Key {
+            name: "api_host",
+            env: env::API_HOST,
+            when_unset: "standalone: its own address",
+        },
+        Key {
+            name: "health_port",
+            env: env::HEALTH_PORT,
+            when_unset: "no health listener",
         },
     ];
 
@@ -291,6 +338,8 @@ impl InvokerLayer {
             ),
             isolation: self.isolation.unwrap_or_default(),
             invoker_id: self.invoker_id,
+            api_host: self.api_host,
+            health_port: self.health_port,
         }
     }
 }
@@ -314,6 +363,14 @@ impl Layer for InvokerLayer {
             }
             "isolation" => self.isolation = Some(parse::parsed(raw, at, "sandbox or none")?),
             "invoker_id" => self.invoker_id = Some(parse::unsigned(raw, at, ID)?),
+            "api_host" => {
+                let url = parse::text(raw, at, "an http:// or https:// URL")?;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(raw.invalid(at, "an http:// or https:// URL"));
+                }
+                self.api_host = Some(url.trim_end_matches('/').to_string());
+            }
+            "health_port" => self.health_port = Some(parse::unsigned(raw, at, "a port number")?),
             _ => return Ok(false),
         }
         Ok(true)

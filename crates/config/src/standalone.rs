@@ -76,29 +76,30 @@ impl StandaloneConfig {
         })
     }
 
-    /// Refuse what standalone cannot honour: the cluster settings, except the ids it uses (0).
+    /// Refuse what standalone cannot honour: a store or bus URL of another kind than the
+    /// cluster's, and ids other than 0 on the in-process bus (where it is the only controller
+    /// and the only invoker).
     fn check(&self, origins: &Origins) -> Result<()> {
         let unsupported = |key: &str, message: String| ConfigError::Unsupported {
             origin: origins.of(key),
             message,
         };
         if let Some(url) = &self.common.store_url {
-            return Err(unsupported(
-                "store_url",
-                format!(
-                    "store_url {url:?} is not supported by whirl standalone: it keeps its data in \
-                     SQLite under data_dir (external stores are for cluster mode)"
-                ),
-            ));
+            if !crate::cluster::is_postgres(url) {
+                return Err(unsupported(
+                    "store_url",
+                    "store_url must be a postgres:// URL (unset: SQLite under data_dir)".into(),
+                ));
+            }
         }
         if let Some(url) = &self.common.bus_url {
-            return Err(unsupported(
-                "bus_url",
-                format!(
-                    "bus_url {url:?} is not supported by whirl standalone: its controller and \
-                     invoker talk over the in-process bus (external buses are for cluster mode)"
-                ),
-            ));
+            if !crate::cluster::is_nats(url) {
+                return Err(unsupported(
+                    "bus_url",
+                    "bus_url must be a nats:// URL (unset: the in-process bus)".into(),
+                ));
+            }
+            return Ok(());
         }
         for (key, id) in [
             ("controller_id", self.controller.controller_id),
@@ -108,8 +109,8 @@ impl StandaloneConfig {
                 return Err(unsupported(
                     key,
                     format!(
-                        "{key} {id} is not supported by whirl standalone: it runs one \
-                         controller and one invoker, both with id 0"
+                        "{key} {id} is not supported by whirl standalone on the in-process bus: \
+                         it runs one controller and one invoker, both with id 0"
                     ),
                 ));
             }
@@ -152,7 +153,13 @@ impl Effective<StandaloneConfig> {
     }
 }
 
-fn section<T: Serialize>(out: &mut String, title: &str, part: &T, keys: &[Key], o: &Origins) {
+pub(crate) fn section<T: Serialize>(
+    out: &mut String,
+    title: &str,
+    part: &T,
+    keys: &[Key],
+    o: &Origins,
+) {
     let _ = writeln!(out, "\n# {title}");
     let table = toml::Table::try_from(part).unwrap_or_default();
     for key in keys {
@@ -178,17 +185,31 @@ fn section<T: Serialize>(out: &mut String, title: &str, part: &T, keys: &[Key], 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
     pub data_dir: PathBuf,
+    /// The cluster's store (`--store-url`, `WHIRL_STORE_URL`, or the config file's); `None`:
+    /// the SQLite store in `data_dir`.
+    pub store_url: Option<String>,
 }
 
 impl AdminConfig {
-    /// `config`: `--config`; `data_dir`: `--data-dir`.
-    pub fn load(config: Option<&str>, data_dir: Option<&str>) -> Result<Self> {
-        Self::load_from(config, data_dir, &ProcessEnv, &Defaults::from_system())
+    /// `config`: `--config`; `data_dir`: `--data-dir`; `store_url`: `--store-url`.
+    pub fn load(
+        config: Option<&str>,
+        data_dir: Option<&str>,
+        store_url: Option<&str>,
+    ) -> Result<Self> {
+        Self::load_from(
+            config,
+            data_dir,
+            store_url,
+            &ProcessEnv,
+            &Defaults::from_system(),
+        )
     }
 
     pub fn load_from(
         config: Option<&str>,
         data_dir: Option<&str>,
+        store_url: Option<&str>,
         env: &dyn EnvSource,
         defaults: &Defaults,
     ) -> Result<Self> {
@@ -200,19 +221,31 @@ impl AdminConfig {
             if let Some(path) = config_file(config, env) {
                 layers.file(&path)?;
             }
-            layers.flags(data_dir.map(|d| ("data_dir", d)))?;
+            layers.flags(
+                data_dir
+                    .map(|d| ("data_dir", d))
+                    .into_iter()
+                    .chain(store_url.map(|u| ("store_url", u))),
+            )?;
         }
-        if data_dir.is_none() {
-            if let Some(v) = env.var(env::DATA_DIR) {
-                let at = At {
-                    origin: Origin::Env(env::DATA_DIR),
-                    base: None,
-                };
-                common.set("data_dir", Raw::Text(&v), &at)?;
+        for (given, key, var) in [
+            (data_dir, "data_dir", env::DATA_DIR),
+            (store_url, "store_url", env::STORE_URL),
+        ] {
+            if given.is_none() {
+                if let Some(v) = env.var(var) {
+                    let at = At {
+                        origin: Origin::Env(var),
+                        base: None,
+                    };
+                    common.set(key, Raw::Text(&v), &at)?;
+                }
             }
         }
+        let common = common.resolve(defaults);
         Ok(Self {
-            data_dir: common.resolve(defaults).data_dir,
+            data_dir: common.data_dir,
+            store_url: common.store_url,
         })
     }
 }
@@ -449,31 +482,43 @@ mod tests {
     }
 
     #[test]
-    fn cluster_settings_are_refused_by_standalone() {
+    fn standalone_takes_the_cluster_urls_and_refuses_others() {
         let none = StandaloneFlags::default();
-        let e = err(&none, &[("WHIRL_STORE_URL", "postgres://db")]);
+        let c = load(&none, &[("WHIRL_STORE_URL", "postgres://db")]).unwrap();
+        assert_eq!(c.config.common.store_url.as_deref(), Some("postgres://db"));
+        let e = err(&none, &[("WHIRL_STORE_URL", "mysql://db")]);
         assert!(
-            e.starts_with(
-                r#"WHIRL_STORE_URL: store_url "postgres://db" is not supported by whirl standalone"#
-            ),
+            e.starts_with("WHIRL_STORE_URL: store_url must be a postgres:// URL"),
             "{e}"
         );
-        let (_d, path) = file("bus_url = \"nats://bus\"\n");
+        let (_d, path) = file("bus_url = \"redis://bus\"\n");
         let e = err(&with_config(&path), &[]);
         assert!(
             e.starts_with(&format!(
-                "config file {path}: key 'bus_url': bus_url \"nats://bus\" is not supported"
+                "config file {path}: key 'bus_url': bus_url must be a nats:// URL"
             )),
             "{e}"
         );
+        // On the in-process bus standalone is invoker 0 and controller 0.
         let e = err(&none, &[("WHIRL_INVOKER_ID", "2")]);
         assert!(
-            e.starts_with("WHIRL_INVOKER_ID: invoker_id 2 is not supported by whirl standalone"),
+            e.starts_with(
+                "WHIRL_INVOKER_ID: invoker_id 2 is not supported by whirl standalone on the \
+                 in-process bus"
+            ),
             "{e}"
         );
-        // The ids standalone does use are accepted.
         let env = [("WHIRL_INVOKER_ID", "0"), ("WHIRL_CONTROLLER_ID", "0")];
         assert!(load(&none, &env).is_ok());
+        // On a cluster's bus it joins with the ids it is given.
+        let env = [
+            ("WHIRL_INVOKER_ID", "2"),
+            ("WHIRL_BUS_URL", "nats://bus:4222"),
+        ];
+        assert_eq!(
+            load(&none, &env).unwrap().config.invoker.invoker_id,
+            Some(2)
+        );
     }
 
     #[test]
@@ -506,19 +551,19 @@ mod tests {
     fn admin_opens_the_servers_data_dir() {
         let d = defaults();
         let env = MapEnv::default();
-        let a = AdminConfig::load_from(None, None, &env, &d).unwrap();
+        let a = AdminConfig::load_from(None, None, None, &env, &d).unwrap();
         assert_eq!(a.data_dir, d.data_dir);
         let (dir, path) = file("data_dir = \"/from/file\"\nport = 1\n");
-        let a = AdminConfig::load_from(Some(&path), None, &env, &d).unwrap();
+        let a = AdminConfig::load_from(Some(&path), None, None, &env, &d).unwrap();
         assert_eq!(a.data_dir, PathBuf::from("/from/file"));
         let env = MapEnv::new([("WHIRL_DATA_DIR", "/from/env"), ("WHIRL_PORT", "bad")]);
-        let a = AdminConfig::load_from(Some(&path), None, &env, &d).unwrap();
+        let a = AdminConfig::load_from(Some(&path), None, None, &env, &d).unwrap();
         assert_eq!(
             a.data_dir,
             PathBuf::from("/from/env"),
             "other variables are ignored"
         );
-        let a = AdminConfig::load_from(Some(&path), Some("/from/flag"), &env, &d).unwrap();
+        let a = AdminConfig::load_from(Some(&path), Some("/from/flag"), None, &env, &d).unwrap();
         assert_eq!(a.data_dir, PathBuf::from("/from/flag"));
         drop(dir);
     }
