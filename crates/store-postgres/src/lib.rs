@@ -73,6 +73,10 @@ pub struct PgOptions {
     pub connect_timeout: Duration,
     /// How long an operation waits for a free connection when all are busy.
     pub acquire_timeout: Duration,
+    /// How long sent data may stay unacknowledged before the connection is given up, when the URL
+    /// sets no `tcp_user_timeout`: a query on a connection to a server that vanished (host crash,
+    /// network partition) fails after this instead of hanging until TCP gives up.
+    pub tcp_user_timeout: Duration,
 }
 
 impl Default for PgOptions {
@@ -81,6 +85,7 @@ impl Default for PgOptions {
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(30),
+            tcp_user_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -130,6 +135,9 @@ impl PgStore {
         let redact = Redactor::new(url, config.get_password());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(options.tcp_user_timeout);
         }
         if config.get_application_name().is_none() {
             config.application_name("whirl");

@@ -8,6 +8,7 @@
 
 mod behaviour;
 mod errors;
+mod launcher;
 mod migrations;
 mod restart;
 mod scale;
