@@ -166,7 +166,7 @@ impl PgStore {
             }),
         };
         {
-            let mut conn = store.conn().await?;
+            let mut conn = store.inner.conn().await?;
             schema::migrate(&mut conn, &store.inner.redact).await?;
         }
         Ok(store)
@@ -187,41 +187,30 @@ impl PgStore {
         self.inner.pool.close();
     }
 
-    async fn conn(&self) -> Result<deadpool_postgres::Client> {
-        self.inner.conn().await
-    }
-
-    fn err(&self, context: &str, e: &dyn std::error::Error) -> StoreError {
-        self.inner.redact.backend(context, e)
-    }
-
-    /// Run a prepared (and per-connection cached) statement and return its rows.
+    /// The rows of a prepared (and per-connection cached) statement.
     async fn query(&self, context: &str, sql: &str, params: &[Param]) -> Result<Vec<Row>> {
         self.inner.query(context, sql, params).await
     }
 
+    /// The one row, if any, of a statement returning at most one.
     async fn query_opt(&self, context: &str, sql: &str, params: &[Param]) -> Result<Option<Row>> {
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| self.err(context, &e))?;
-        conn.query_opt(&stmt, &param_refs(params))
-            .await
-            .map_err(|e| self.err(context, &e))
+        let mut rows = self.query(context, sql, params).await?;
+        match rows.len() {
+            0 | 1 => Ok(rows.pop()),
+            n => Err(StoreError::Backend(format!(
+                "{context}: {n} rows where one was expected"
+            ))),
+        }
     }
 
+    /// The row of a statement returning exactly one.
     async fn query_one(&self, context: &str, sql: &str, params: &[Param]) -> Result<Row> {
-        let conn = self.conn().await?;
-        let stmt = conn
-            .prepare_cached(sql)
-            .await
-            .map_err(|e| self.err(context, &e))?;
-        conn.query_one(&stmt, &param_refs(params))
-            .await
-            .map_err(|e| self.err(context, &e))
+        self.query_opt(context, sql, params)
+            .await?
+            .ok_or_else(|| StoreError::Backend(format!("{context}: no row returned")))
     }
 
+    /// The number of rows a statement changed.
     async fn execute(&self, context: &str, sql: &str, params: &[Param]) -> Result<u64> {
         self.inner.execute(context, sql, params).await
     }

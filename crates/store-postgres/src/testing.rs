@@ -153,7 +153,7 @@ impl PrivatePostgres {
         let run_as = server_user()?;
         let dir = tempfile::Builder::new()
             .prefix("whirl-pg-")
-            .tempdir()
+            .tempdir_in(temp_root(run_as.is_some()))
             .map_err(io("creating a temporary directory"))?
             .keep();
         let mut pg = PrivatePostgres {
@@ -451,6 +451,21 @@ impl Drop for PrivatePostgres {
     }
 }
 
+/// Where the server's directory goes: the usual temporary directory, unless the server runs as
+/// another user who could not reach it (a `TMPDIR` under `/root`, say); then `/tmp`.
+fn temp_root(other_user: bool) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let base = std::env::temp_dir();
+    let reachable = base
+        .ancestors()
+        .all(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
+    if other_user && !reachable {
+        PathBuf::from("/tmp")
+    } else {
+        base
+    }
+}
+
 fn check_identifier(name: &str) -> Result<(), TestingError> {
     let ok = !name.is_empty()
         && name.len() <= 63
@@ -500,16 +515,26 @@ fn has_tools(dir: &Path) -> bool {
 }
 
 fn find_bin() -> Result<PathBuf, TestingError> {
+    find_bin_in(
+        std::env::var_os(ENV_PG_BIN).map(PathBuf::from),
+        Path::new("/usr/lib/postgresql"),
+        std::env::var_os("PATH"),
+    )
+}
+
+fn find_bin_in(
+    configured: Option<PathBuf>,
+    versions_root: &Path,
+    path: Option<std::ffi::OsString>,
+) -> Result<PathBuf, TestingError> {
     let mut searched = Vec::new();
-    if let Some(dir) = std::env::var_os(ENV_PG_BIN) {
-        let dir = PathBuf::from(dir);
+    if let Some(dir) = configured {
         if has_tools(&dir) {
             return Ok(dir);
         }
         searched.push(format!("${ENV_PG_BIN} ({})", dir.display()));
     }
-    let root = Path::new("/usr/lib/postgresql");
-    let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir(root)
+    let mut versions: Vec<(Vec<u32>, PathBuf)> = std::fs::read_dir(versions_root)
         .map(|entries| {
             entries
                 .flatten()
@@ -529,8 +554,8 @@ fn find_bin() -> Result<PathBuf, TestingError> {
     if let Some((_, bin)) = versions.pop() {
         return Ok(bin);
     }
-    searched.push("/usr/lib/postgresql/*/bin".into());
-    if let Some(path) = std::env::var_os("PATH") {
+    searched.push(format!("{}/*/bin", versions_root.display()));
+    if let Some(path) = path {
         if let Some(dir) = std::env::split_paths(&path).find(|d| has_tools(d)) {
             return Ok(dir);
         }
@@ -708,6 +733,68 @@ fn literal(p: &Param) -> String {
         Param::OptBytes(Some(b)) => {
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
             format!("'\\x{hex}'::bytea")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_install(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        for tool in ["initdb", "pg_ctl", "createdb"] {
+            std::fs::write(dir.join(tool), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn binaries_are_found_newest_version_first_then_on_path() {
+        let root = tempfile::tempdir().unwrap();
+        let versions = root.path().join("lib");
+        fake_install(&versions.join("9.6/bin"));
+        fake_install(&versions.join("15/bin"));
+        fake_install(&versions.join("13/bin"));
+        std::fs::create_dir_all(versions.join("16/bin")).unwrap(); // incomplete: skipped
+        assert_eq!(
+            find_bin_in(None, &versions, None).unwrap(),
+            versions.join("15/bin")
+        );
+        let custom = root.path().join("custom");
+        fake_install(&custom);
+        assert_eq!(
+            find_bin_in(Some(custom.clone()), &versions, None).unwrap(),
+            custom
+        );
+        let on_path = root.path().join("on-path");
+        fake_install(&on_path);
+        let path = std::env::join_paths([root.path().join("nothing"), on_path.clone()]).unwrap();
+        assert_eq!(
+            find_bin_in(None, &root.path().join("none"), Some(path)).unwrap(),
+            on_path
+        );
+    }
+
+    #[test]
+    fn a_missing_installation_says_what_to_install() {
+        let root = tempfile::tempdir().unwrap();
+        let err = find_bin_in(
+            Some(root.path().join("nope")),
+            &root.path().join("none"),
+            Some(root.path().as_os_str().to_owned()),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("PostgreSQL not installed"), "{msg}");
+        assert!(msg.contains("apt-get install postgresql"), "{msg}");
+        assert!(msg.contains(ENV_PG_BIN), "{msg}");
+    }
+
+    #[test]
+    fn identifiers_are_checked() {
+        assert!(check_identifier("t_1_abc").is_ok());
+        for bad in ["", "Upper", "semi;colon", "quote\"", &"x".repeat(64)] {
+            assert!(check_identifier(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -140,6 +140,12 @@ async fn private_server_restarts_in_place_and_cleans_up() {
     let url = pg.create_database("restart_db").await.unwrap();
     tokio::task::block_in_place(|| pg.stop()).unwrap();
     tokio::task::block_in_place(|| pg.stop()).unwrap(); // stopping twice is fine
+                                                        // Someone else took the port meanwhile: the start fails and says why.
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let err = tokio::task::block_in_place(|| pg.start()).unwrap_err();
+    assert!(err.to_string().contains("already in use"), "{err}");
+    assert!(!pg.is_running());
+    drop(squatter);
     tokio::task::block_in_place(|| pg.start()).unwrap();
     assert_eq!((pg.port(), pg.data_dir()), (port, data.as_path()));
     let stores = whirl_store_postgres::connect(&url).await.unwrap();
