@@ -29,6 +29,11 @@
 //!   reports the commit: durable as the server's `synchronous_commit` makes it (on by default:
 //!   flushed to the WAL). Concurrent commits share WAL flushes on the server (group commit).
 //!
+//! # TLS
+//!
+//! Connections are plain TCP (`NoTls`): `sslmode=prefer` (the default) connects without TLS and
+//! `sslmode=require` is refused at [`connect`] with a message saying so.
+//!
 //! # Errors
 //!
 //! Connection and query failures are `StoreError::Backend`; their messages never contain the
@@ -43,6 +48,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::{NoTls, Row};
 use whirl_store::{
     ActivationQuery, ActivationRecord, ActivationStore, AuthStore, EntityKind, EntityQuery,
@@ -133,6 +139,14 @@ impl PgStore {
             .parse()
             .map_err(|e| early.backend("invalid PostgreSQL connection URL", &e))?;
         let redact = Redactor::new(url, config.get_password());
+        if config.get_ssl_mode() == SslMode::Require {
+            // Said once, here, rather than as a handshake error on every connection attempt.
+            return Err(StoreError::Backend(
+                "sslmode=require: this build of the PostgreSQL store has no TLS support yet \
+                 (use sslmode=disable or prefer, e.g. behind a TLS-terminating proxy)"
+                    .into(),
+            ));
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.connect_timeout);
         }

@@ -122,3 +122,12 @@ async fn broken_schema_is_a_backend_error() {
     assert!(msg.contains("entities"), "{msg}");
     assert_clean(&msg, &[&url]);
 }
+
+/// TLS is not supported yet: a URL requiring it is refused up front, saying so.
+#[tokio::test]
+async fn required_tls_is_refused_with_a_clear_message() {
+    let url = format!("{}?sslmode=require", server().url());
+    let msg = backend_message(whirl_store_postgres::connect(&url).await);
+    assert!(msg.contains("no TLS support"), "{msg}");
+    assert_clean(&msg, &[&url]);
+}
