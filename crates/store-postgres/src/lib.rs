@@ -7,8 +7,8 @@
 //! `tokio-postgres` with a `deadpool-postgres` pool, rather than `sqlx`: the store runs a handful
 //! of fixed statements that need no query builder or compile-time checking (which in `sqlx` means a
 //! database or prepared metadata at build time), and `tokio-postgres` gives direct access to what
-//! this backend uses: per-connection prepared-statement caching, binary `COPY` for bulk loads, and
-//! `DbError` codes. It is also the driver DESIGN.md names. The pool checks on checkout that a
+//! this backend uses: per-connection prepared-statement caching and binary `COPY` for bulk loads.
+//! It is also the driver DESIGN.md names. The pool checks on checkout that a
 //! connection is still open (`RecyclingMethod::Fast`: no extra round trip); connections broken by
 //! a server restart are dropped and replaced, so the store recovers without a process restart.
 //! Operations during an outage fail with `StoreError::Backend` after at most the connect timeout.

@@ -56,7 +56,6 @@ max_connections = 300
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_wal_size = '2GB'
 log_min_messages = warning
 log_line_prefix = '%m [%p] '
 ";
@@ -189,12 +188,7 @@ impl PrivatePostgres {
         if let Some(e) = last {
             return Err(e);
         }
-        pg.run(
-            "createdb",
-            Command::new(pg.bin.join("createdb"))
-                .args(["-h", "127.0.0.1", "-p", &pg.port.to_string()])
-                .args(["-U", SUPERUSER, DEFAULT_DATABASE]),
-        )?;
+        pg.create_database_blocking(DEFAULT_DATABASE)?;
         Ok(pg)
     }
 
@@ -294,14 +288,25 @@ impl PrivatePostgres {
 
     /// Create a database with a name no other call (in any process) uses; returns its URL.
     pub async fn fresh_database(&self) -> Result<String, TestingError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let name = format!("t_{}_{n}_{:x}", std::process::id(), nanos & 0xffff_ffff);
-        self.create_database(&name).await
+        self.create_database(&unique_database_name()).await
+    }
+
+    /// [`create_database`](Self::create_database) for code without a tokio runtime (it runs
+    /// `createdb`).
+    pub fn create_database_blocking(&self, name: &str) -> Result<String, TestingError> {
+        check_identifier(name)?;
+        self.run(
+            "createdb",
+            Command::new(self.bin.join("createdb"))
+                .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+                .args(["-U", SUPERUSER, name]),
+        )?;
+        Ok(self.url_for(name))
+    }
+
+    /// [`fresh_database`](Self::fresh_database) for code without a tokio runtime.
+    pub fn fresh_database_blocking(&self) -> Result<String, TestingError> {
+        self.create_database_blocking(&unique_database_name())
     }
 
     /// Create a login role that must authenticate with `password` (scram-sha-256), and return the
@@ -464,6 +469,17 @@ fn temp_root(other_user: bool) -> PathBuf {
     } else {
         base
     }
+}
+
+/// A database name no other call (in any process) uses.
+fn unique_database_name() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("t_{}_{n}_{:x}", std::process::id(), nanos & 0xffff_ffff)
 }
 
 fn check_identifier(name: &str) -> Result<(), TestingError> {

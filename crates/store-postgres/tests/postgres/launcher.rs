@@ -102,3 +102,23 @@ fn server_of_a_killed_test_process_is_cleaned_up() {
     child.wait().unwrap();
     wait_for_cleanup(&dir, port);
 }
+
+/// The blocking helpers work without a tokio runtime (as end-to-end tests driving the real binary
+/// would use them), and databases are separate.
+#[test]
+fn databases_can_be_created_without_a_runtime() {
+    let pg = crate::server();
+    let a = pg.fresh_database_blocking().unwrap();
+    let b = pg.fresh_database_blocking().unwrap();
+    assert_ne!(a, b);
+    assert!(a.starts_with(&format!("postgres://whirl@127.0.0.1:{}/t_", pg.port())));
+    let err = pg.create_database_blocking("bad name").unwrap_err();
+    assert!(err.to_string().contains("a-z"), "{err}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sa = whirl_store_postgres::connect(&a).await.unwrap();
+        let sb = whirl_store_postgres::connect(&b).await.unwrap();
+        whirl_store::behaviour::auth_namespaces(&sa).await;
+        assert!(sb.auth.list_namespaces().await.unwrap().is_empty());
+    });
+}
