@@ -84,8 +84,34 @@ pub const MIGRATION_LOCK_KEY: i64 = 0x7768_6972_6c6d_6967;
 pub const MIGRATIONS_TABLE: &str = "whirl_schema_migrations";
 
 /// Bring the database up to [`SCHEMA_VERSION`]; refuses a database written by a newer build.
+///
+/// A database already at this version is only read (no lock, no DDL), so a role with no more
+/// than `SELECT`, `INSERT`, `UPDATE` and `DELETE` on the tables can run the store once an owner
+/// has migrated it.
 pub(crate) async fn migrate(client: &mut Client, redact: &Redactor) -> Result<()> {
     let err = |what: &str, e: tokio_postgres::Error| redact.backend(what, &e);
+    let installed: bool = client
+        .query_one(
+            &format!("SELECT to_regclass('{MIGRATIONS_TABLE}') IS NOT NULL"),
+            &[],
+        )
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(|e| err("migration: look for the version table", e))?;
+    if installed {
+        let version: i32 = client
+            .query_one(
+                &format!("SELECT COALESCE(max(version), 0) FROM {MIGRATIONS_TABLE}"),
+                &[],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| err("migration: read version", e))?;
+        check_not_newer(version)?;
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+    }
     let tx = client
         .transaction()
         .await
@@ -110,12 +136,7 @@ pub(crate) async fn migrate(client: &mut Client, redact: &Redactor) -> Result<()
         .await
         .and_then(|row| row.try_get(0))
         .map_err(|e| err("migration: read version", e))?;
-    if current > SCHEMA_VERSION {
-        return Err(crate::StoreError::Backend(format!(
-            "database schema version {current} is newer than this build supports \
-             ({SCHEMA_VERSION})"
-        )));
-    }
+    check_not_newer(current)?;
     let done = usize::try_from(current).unwrap_or(0);
     for (version, sql) in (1..).zip(MIGRATIONS.iter()).skip(done) {
         let version: i32 = version;
@@ -131,5 +152,15 @@ pub(crate) async fn migrate(client: &mut Client, redact: &Redactor) -> Result<()
         tracing::info!(version, "applied PostgreSQL store migration");
     }
     tx.commit().await.map_err(|e| err("migration: commit", e))?;
+    Ok(())
+}
+
+fn check_not_newer(version: i32) -> Result<()> {
+    if version > SCHEMA_VERSION {
+        return Err(crate::StoreError::Backend(format!(
+            "database schema version {version} is newer than this build supports \
+             ({SCHEMA_VERSION})"
+        )));
+    }
     Ok(())
 }

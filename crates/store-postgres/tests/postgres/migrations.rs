@@ -123,3 +123,42 @@ async fn tables_go_to_the_schema_named_in_the_url() {
         .collect();
     assert_eq!(schemas, ["whirl_here"]);
 }
+
+/// Once an owner has migrated the database, a role that may only read and write rows runs the
+/// store (connecting does no DDL and takes no lock when the schema is current).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_without_ddl_rights_runs_a_migrated_database() {
+    let (url, _owner) = crate::fresh().await;
+    let role: String = unique("dml")
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(60)
+        .collect();
+    client(&url)
+        .await
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN;
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             GRANT USAGE ON SCHEMA public TO {role};
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};"
+        ))
+        .await
+        .unwrap();
+    let as_role = url.replacen("//whirl@", &format!("//{role}@"), 1);
+    assert_ne!(as_role, url);
+    let stores = whirl_store_postgres::connect(&as_role).await.unwrap();
+    whirl_store::behaviour::run_all(&stores).await;
+    // The role really cannot change the schema.
+    let denied = client(&as_role)
+        .await
+        .batch_execute("CREATE TABLE nope (x int)")
+        .await
+        .unwrap_err();
+    assert!(
+        denied
+            .as_db_error()
+            .is_some_and(|e| e.message().contains("permission denied")),
+        "{denied:?}"
+    );
+}
