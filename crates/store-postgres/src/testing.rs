@@ -148,6 +148,12 @@ impl PrivatePostgres {
     /// `initdb` a new cluster in a temporary directory, start it on a free loopback port and create
     /// the database [`DEFAULT_DATABASE`]. Blocks for about a second.
     pub fn launch() -> Result<PrivatePostgres, TestingError> {
+        Self::launch_with_settings(&[])
+    }
+
+    /// [`launch`](Self::launch) with extra `postgresql.conf` lines, which override the test
+    /// defaults (e.g. `"synchronous_commit = on"` for a test of acknowledged commits).
+    pub fn launch_with_settings(settings: &[&str]) -> Result<PrivatePostgres, TestingError> {
         let bin = find_bin()?;
         let run_as = server_user()?;
         let dir = tempfile::Builder::new()
@@ -172,7 +178,7 @@ impl PrivatePostgres {
                 .map_err(io(format!("handing {} to postgres", pg.dir.display())))?;
         }
         pg.spawn_watchdog()?;
-        pg.initdb()?;
+        pg.initdb(settings)?;
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
             pg.port = free_port()?;
@@ -253,6 +259,12 @@ impl PrivatePostgres {
     /// Stop the server (fast shutdown: sessions are ended, the port is free when this returns).
     pub fn stop(&mut self) -> Result<(), TestingError> {
         self.stop_with("fast")
+    }
+
+    /// Crash the server: immediate shutdown (every server process quits at once, no checkpoint;
+    /// the next [`start`](Self::start) runs crash recovery from the WAL).
+    pub fn crash(&mut self) -> Result<(), TestingError> {
+        self.stop_with("immediate")
     }
 
     fn stop_with(&mut self, mode: &str) -> Result<(), TestingError> {
@@ -348,7 +360,7 @@ impl PrivatePostgres {
         Ok(client)
     }
 
-    fn initdb(&self) -> Result<(), TestingError> {
+    fn initdb(&self, extra_settings: &[&str]) -> Result<(), TestingError> {
         self.run(
             "initdb",
             Command::new(self.bin.join("initdb"))
@@ -361,6 +373,10 @@ impl PrivatePostgres {
         let mut settings =
             std::fs::read_to_string(&conf).map_err(io(format!("reading {}", conf.display())))?;
         settings.push_str(SERVER_SETTINGS);
+        for line in extra_settings {
+            settings.push_str(line);
+            settings.push('\n');
+        }
         std::fs::write(&conf, settings).map_err(io(format!("writing {}", conf.display())))?;
         let hba = self.data.join("pg_hba.conf");
         std::fs::write(
