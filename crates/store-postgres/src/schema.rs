@@ -1,10 +1,11 @@
 //! The schema and its migrations.
 //!
 //! Migrations are versioned: [`MIGRATIONS`] is the ordered list of steps and the table
-//! `whirl_schema_migrations` records which ones a database has. [`migrate`] runs in one transaction
-//! that first takes a transaction-scoped advisory lock, so two processes starting at once on a
-//! fresh database apply each step exactly once (the second waits for the first to commit, then
-//! finds nothing left to do). PostgreSQL's DDL is transactional: a step that fails leaves no trace.
+//! `whirl_schema_migrations` records which ones a database has. Connecting reads that version;
+//! if steps are missing, it applies them in one transaction that first takes a
+//! transaction-scoped advisory lock, so two processes starting at once on a fresh database apply
+//! each step exactly once (the second waits for the first to commit, then finds nothing left to
+//! do). PostgreSQL's DDL is transactional: a step that fails leaves no trace.
 
 use tokio_postgres::Client;
 

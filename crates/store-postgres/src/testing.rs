@@ -19,6 +19,21 @@
 //!
 //! Binaries are looked up in `$WHIRL_PG_BIN` (a directory), then `/usr/lib/postgresql/*/bin`
 //! (newest version first), then `PATH`.
+//!
+//! Use (with `whirl-store-postgres = { workspace = true, features = ["testing"] }` in
+//! `[dev-dependencies]`):
+//!
+//! ```text
+//! // One server per test binary, a database per test:
+//! let url = testing::shared()?.fresh_database().await?;        // or fresh_database_blocking()
+//! let stores = whirl_store_postgres::connect(&url).await?;
+//!
+//! // A server of one's own, e.g. to restart it under a running store:
+//! let mut pg = PrivatePostgres::launch()?;
+//! let stores = whirl_store_postgres::connect(&pg.url()).await?;
+//! pg.stop()?;   // operations fail with StoreError::Backend
+//! pg.start()?;  // same port and data; the store works again
+//! ```
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
