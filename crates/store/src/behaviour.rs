@@ -25,6 +25,7 @@ pub async fn run_all(stores: &Stores) {
     entity_concurrent_update(stores).await;
     entity_already_exists_across_kinds(stores).await;
     entity_list_and_count(stores).await;
+    content_round_trips(stores).await;
     activation_put_get(stores).await;
     activation_list_filters(stores).await;
     activation_pending(stores).await;
@@ -444,6 +445,81 @@ pub async fn entity_list_and_count(stores: &Stores) {
     ok(s.put(newer, Some(a.rev)).await, "update a");
     let first = ok(s.list(&list(path(), 0, Some(1))).await, "list first");
     assert_eq!(ids(&first), vec![format!("{ns}/a")]);
+}
+
+/// Documents, code attachments and limits of any content come back exactly as written: NUL
+/// characters (raw in code, escaped in JSON), non-ASCII text, quotes, extreme numbers; an
+/// activation document keeps its exact text (spacing, key order).
+pub async fn content_round_trips(stores: &Stores) {
+    let s = &stores.entities;
+    let ns = unique("content");
+    let mut e = entity(EntityKind::Action, &ns, "odd", 1);
+    e.doc = json!({
+        "nul": "a\u{0}b",
+        "text": "žluťoučký kůň \u{1F980} \u{7f}",
+        "quotes": "\"'\\ \n\t",
+        "big": u64::MAX,
+        "small": i64::MIN,
+        "float": 1.5e300,
+        "nested": {"empty": {}, "list": [null, true, 0.25, []]}
+    });
+    e.code = Some("line 1\n\u{0}raw NUL, \u{1} control, \u{1F980} and \u{10FFFF}".into());
+    assert_eq!(ok(s.put(e.clone(), None).await, "create odd"), 1);
+    let got = ok(s.get(&e.id, true).await, "get odd").expect_some("odd entity");
+    assert_eq!(got.doc, e.doc, "document round-trips");
+    assert_eq!(got.code, e.code, "code round-trips");
+    let listed = ok(
+        s.list(&EntityQuery {
+            kind: EntityKind::Action,
+            scope: Scope::Path(ns.clone()),
+            skip: 0,
+            limit: None,
+        })
+        .await,
+        "list odd",
+    );
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].doc, e.doc);
+
+    let mut rec = activation(&ns, &format!("{ns}/odd"), 1);
+    let text = format!(
+        r#"{{ "z" : 1,"a":[ 1, 2 ],  "nul":"\u0000", "id":"{}", "emoji":"{}" }}"#,
+        rec.activation_id, '\u{1F980}'
+    );
+    rec.doc = match crate::SharedJson::from_text(text.clone()) {
+        Ok(doc) => doc,
+        Err(e) => panic!("test document is not JSON: {e}"),
+    };
+    ok(
+        stores.activations.put(rec.clone()).await,
+        "put odd activation",
+    );
+    let got = ok(
+        stores.activations.get(&ns, &rec.activation_id).await,
+        "get odd activation",
+    )
+    .expect_some("odd activation");
+    assert_eq!(
+        got.doc.as_str(),
+        text,
+        "activation document text is kept as written"
+    );
+
+    let auth = NamespaceRecord {
+        subject: format!("{ns}-subject"),
+        namespace: ns.clone(),
+        uuid: unique("uuid"),
+        key_hash: "ef".repeat(32),
+        limits: json!({"note": "\u{0}\u{1F980}", "invocationsPerMinute": u64::MAX}),
+    };
+    ok(
+        stores.auth.create_namespace(auth.clone()).await,
+        "create odd namespace",
+    );
+    assert_eq!(
+        ok(stores.auth.namespace(&ns).await, "get odd namespace"),
+        Some(auth)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ behaviour_tests!(
     activation_pending_per_owner,
     activation_enqueue_read_your_writes,
     auth_namespaces,
+    content_round_trips,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
