@@ -2,6 +2,7 @@
 //! what it names; the wiring is in `whirl-server`, the configuration in `whirl-config`.
 //!
 //! - `whirl standalone`: controller + store + invoker on one machine.
+//! - `whirl controller`, `whirl invoker`: the roles of a cluster (PostgreSQL store, NATS bus).
 //! - `whirl config print`: the configuration `whirl standalone` would run with.
 //! - `whirl admin ...`: namespace and key management (OpenWhisk's `wskadmin`).
 //! - any other verb (`action`, `trigger`, `property`, ...), or when invoked as `wsk`: the
@@ -12,7 +13,10 @@ use std::path::Path;
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
-use whirl_config::{AdminConfig, StandaloneConfig, StandaloneFlags};
+use whirl_config::{
+    AdminConfig, ControllerConfig, ControllerRoleFlags, InvokerConfig, InvokerRoleFlags,
+    StandaloneConfig, StandaloneFlags,
+};
 use whirl_server::admin::AdminCommand;
 
 #[derive(Debug, Parser)]
@@ -32,6 +36,10 @@ struct Cli {
 enum Command {
     /// Run the whole platform on this machine.
     Standalone(StandaloneFlags),
+    /// Run a controller of a cluster (the REST API) over its PostgreSQL store and NATS bus.
+    Controller(ControllerRoleFlags),
+    /// Run an invoker of a cluster (the container pool) over its PostgreSQL store and NATS bus.
+    Invoker(InvokerRoleFlags),
     /// Show the configuration (defaults < config file < WHIRL_* environment < flags).
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -43,6 +51,10 @@ enum Command {
 enum ConfigCommand {
     /// Print the effective `whirl standalone` configuration as TOML (a valid config file).
     Print(StandaloneFlags),
+    /// Print the effective `whirl controller` configuration as TOML.
+    Controller(ControllerRoleFlags),
+    /// Print the effective `whirl invoker` configuration as TOML.
+    Invoker(InvokerRoleFlags),
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +77,8 @@ struct AdminArgs {
 /// Verbs served by this file; every other invocation is the wsk-compatible client.
 const SERVER_VERBS: &[&str] = &[
     "standalone",
+    "controller",
+    "invoker",
     "config",
     "admin",
     "help",
@@ -101,8 +115,20 @@ fn run(command: Command) -> Result<()> {
         Command::Standalone(flags) => {
             whirl_server::standalone::run(StandaloneConfig::load(&flags)?.config)
         }
+        Command::Controller(flags) => {
+            whirl_server::controller::run(ControllerConfig::load(&flags)?.config)
+        }
+        Command::Invoker(flags) => whirl_server::invoker::run(InvokerConfig::load(&flags)?.config),
         Command::Config(ConfigCommand::Print(flags)) => {
             print!("{}", StandaloneConfig::load(&flags)?.to_toml());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Controller(flags)) => {
+            print!("{}", ControllerConfig::load(&flags)?.to_toml());
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Invoker(flags)) => {
+            print!("{}", InvokerConfig::load(&flags)?.to_toml());
             Ok(())
         }
         Command::Admin(args) => {
@@ -111,7 +137,7 @@ fn run(command: Command) -> Result<()> {
                 args.data_dir.as_deref(),
                 args.store_url.as_deref(),
             )?;
-            whirl_server::admin::run(&config.data_dir, args.command)
+            whirl_server::admin::run(&config, args.command)
         }
     }
 }

@@ -382,6 +382,10 @@ impl Inner {
 
 #[async_trait]
 impl Bus for NatsBus {
+    fn connected(&self) -> bool {
+        self.is_connected()
+    }
+
     async fn activations(&self, invoker: InvokerId) -> Result<Box<dyn Feed<Delivery>>> {
         activations::subscribe(&self.inner, invoker).await
     }

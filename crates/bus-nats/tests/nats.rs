@@ -257,6 +257,7 @@ async fn publishes_fail_fast_during_an_outage_and_feeds_resume_after_it() {
         invoker: InvokerId(0),
         namespace: "guest".into(),
         record: None,
+        whisk_error: false,
     };
     let ping = InvokerPing {
         invoker: InvokerId(0),
@@ -426,6 +427,7 @@ async fn invokers_are_isolated_by_id_and_by_prefix() {
         invoker: InvokerId(0),
         namespace: "guest".into(),
         record: None,
+        whisk_error: false,
     };
     two.completion_publisher().publish(c).await.unwrap();
     two.ping_publisher()
@@ -489,6 +491,7 @@ async fn oversized_messages() {
         invoker: InvokerId(0),
         namespace: "guest".into(),
         record: Some(SharedJson::to_shared(&json!({ "logs": [big] })).unwrap()),
+        whisk_error: false,
     };
     bus.completion_publisher().publish(c).await.unwrap();
     let got = arrives(&mut done).await;

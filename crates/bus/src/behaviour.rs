@@ -62,6 +62,7 @@ fn completion(controller: ControllerId, id: &str, with_record: bool) -> Completi
             SharedJson::to_shared(&json!({"activationId": id, "response": {"statusCode": 0}}))
                 .unwrap()
         }),
+        whisk_error: false,
     }
 }
 

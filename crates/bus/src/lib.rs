@@ -86,6 +86,9 @@ pub struct CompletionMessage {
     /// The activation record as stored (`response.statusCode` form), only when a blocking
     /// waiter needs it; the record itself is the invoker's to store.
     pub record: Option<SharedJson>,
+    /// The activation ended with a whisk internal error (the invoker's health counts it).
+    #[serde(default)]
+    pub whisk_error: bool,
 }
 
 /// "I am here": an invoker's registration (its first ping) and heartbeat. A controller marks an
@@ -221,6 +224,11 @@ pub trait Bus: Send + Sync + Debug {
     async fn pings(&self) -> Result<Box<dyn Feed<InvokerPing>>>;
     /// Every controller's cache invalidations.
     async fn invalidations(&self) -> Result<Box<dyn Feed<CacheInvalidation>>>;
+
+    /// Whether the bus can carry messages now (a networked backend: connected to its server).
+    fn connected(&self) -> bool {
+        true
+    }
 
     fn activation_publisher(&self) -> std::sync::Arc<dyn Publisher<ActivationMessage>>;
     fn completion_publisher(&self) -> std::sync::Arc<dyn Publisher<CompletionMessage>>;

@@ -23,10 +23,11 @@ use whirl_core::{ids, messages, now_millis};
 use whirl_store::ActivationRecord;
 
 use crate::auth::Identity;
-use crate::balancer::{LoadBalancer, Placement};
+use crate::balancer::{LoadBalancer, Outcome, Placement};
 use crate::compositions;
 use crate::entities::ResolvedAction;
 use crate::error::{ApiError, ApiResult};
+use crate::supervision::{ack_timeout, InFlight, LostRecord};
 use crate::throttle::Throttles;
 use crate::AppState;
 
@@ -40,6 +41,8 @@ pub struct Activations {
     publisher: Arc<dyn Publisher<ActivationMessage>>,
     pub(crate) balancer: Arc<dyn LoadBalancer>,
     waiters: Mutex<HashMap<String, Waiter>>,
+    /// Activations placed on invokers and not completed (see [`crate::supervision`]).
+    in_flight: Mutex<HashMap<String, InFlight>>,
     pub(crate) throttles: Throttles,
 }
 
@@ -54,8 +57,57 @@ impl Activations {
             publisher,
             balancer,
             waiters: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
             throttles: Throttles::default(),
         }
+    }
+
+    /// Divide the per-namespace throttles among `controllers` controllers (OpenWhisk: each
+    /// enforces its share, dilated by 1.2 when there is more than one).
+    pub fn with_controllers(mut self, controllers: u32) -> Self {
+        self.throttles = Throttles::shared_by(controllers);
+        self
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<String, InFlight>> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remember an activation about to be published (before: its completion may come first).
+    pub(crate) fn track(&self, id: &str, f: InFlight) {
+        self.in_flight().insert(id.to_string(), f);
+    }
+
+    pub(crate) fn untrack(&self, id: &str) {
+        self.in_flight().remove(id);
+    }
+
+    /// The activations to give up: past their deadline, or placed on an offline invoker.
+    pub(crate) fn take_lost(
+        &self,
+        now: tokio::time::Instant,
+        offline: &[whirl_bus::InvokerId],
+    ) -> Vec<(String, InFlight)> {
+        let mut map = self.in_flight();
+        let lost: Vec<String> = map
+            .iter()
+            .filter(|(_, f)| f.deadline <= now || offline.contains(&f.invoker))
+            .map(|(id, _)| id.clone())
+            .collect();
+        lost.into_iter()
+            .filter_map(|id| map.remove(&id).map(|f| (id, f)))
+            .collect()
+    }
+
+    /// Answer a waiter, if one is still there.
+    pub(crate) fn wake(&self, id: &str, record: Option<SharedJson>) {
+        if let Some(tx) = self.waiters().remove(id) {
+            let _ = tx.send(record);
+        }
+    }
+
+    pub(crate) async fn publish(&self, msg: ActivationMessage) -> whirl_bus::Result<()> {
+        self.publisher.publish(msg).await
     }
 
     pub fn controller(&self) -> ControllerId {
@@ -67,12 +119,20 @@ impl Activations {
     }
 
     /// Hand a completion to its waiter (if any) and release the slot and the concurrency count.
+    /// A completion for an activation already given up (see [`crate::supervision`]) only
+    /// reaches its waiter, if any is left.
     pub fn complete(&self, c: CompletionMessage) {
-        self.throttles.completed(&c.namespace);
-        self.balancer.release(&c.activation_id);
-        if let Some(tx) = self.waiters().remove(&c.activation_id) {
-            let _ = tx.send(c.record);
+        if self.in_flight().remove(&c.activation_id).is_some() {
+            self.throttles.completed(&c.namespace);
+            self.balancer.release(&c.activation_id);
+            let outcome = if c.whisk_error {
+                Outcome::SystemError
+            } else {
+                Outcome::Success
+            };
+            self.balancer.outcome(c.invoker, outcome);
         }
+        self.wake(&c.activation_id, c.record);
     }
 
     /// Complete a waiter registered for an activation this controller runs itself (a
@@ -316,6 +376,8 @@ pub async fn invoke(
             namespace: &inv.who.namespace,
             action_id: &action_id,
             memory_mb,
+            concurrency: u32::try_from(inv.action.action.limits.concurrency.max(1))
+                .unwrap_or(u32::MAX),
         })
         .map_err(|_| unavailable())?;
     let owner = invoker.to_string();
@@ -323,6 +385,23 @@ pub async fn invoke(
         acts.balancer.release(&id);
         ApiError::bad_request(messages::malformed(&e.to_string()))
     })?;
+    let tracked = InFlight {
+        invoker,
+        namespace: inv.who.namespace.clone(),
+        deadline: tokio::time::Instant::now() + ack_timeout(inv.action.action.limits.timeout),
+        lost: store_enabled(&inv.who).then(|| LostRecord {
+            namespace: inv.who.namespace.clone(),
+            subject: inv.who.subject.clone(),
+            name: inv.action.fqn.name.clone(),
+            version: inv.action.action.version.clone(),
+            entity_path: entity_path(&inv),
+            path: action_id.clone(),
+            kind: inv.action.action.exec.kind.clone(),
+            binding: inv.action.binding.clone(),
+            cause: inv.cause.clone(),
+            accepted_at,
+        }),
+    };
     let msg = ActivationMessage {
         transaction_id: inv.transaction_id.clone(),
         activation_id: id.clone(),
@@ -364,7 +443,9 @@ pub async fn invoke(
             }
         }
         acts.throttles.started(&inv.who.namespace);
+        acts.track(&id, tracked);
         if acts.publisher.publish(msg).await.is_err() {
+            acts.untrack(&id);
             acts.throttles.completed(&inv.who.namespace);
             acts.balancer.release(&id);
             return Err(unavailable());
@@ -373,7 +454,9 @@ pub async fn invoke(
     }
     let rx = acts.register(&id);
     acts.throttles.started(&inv.who.namespace);
+    acts.track(&id, tracked);
     if acts.publisher.publish(msg).await.is_err() {
+        acts.untrack(&id);
         acts.forget(&id);
         acts.throttles.completed(&inv.who.namespace);
         acts.balancer.release(&id);

@@ -27,6 +27,7 @@ pub mod feeds;
 pub mod invocation;
 pub mod openapi;
 pub mod routes;
+mod supervision;
 pub mod throttle;
 pub mod web;
 
@@ -42,6 +43,8 @@ pub struct ControllerConfig {
     pub runtimes: Runtimes,
     /// Build identifier shown by `GET /api/v1`.
     pub build: String,
+    /// How many controllers serve the cluster (they share the namespace throttles).
+    pub controllers: u32,
 }
 
 impl Default for ControllerConfig {
@@ -53,6 +56,7 @@ impl Default for ControllerConfig {
             namespace_defaults: NamespaceDefaults::default(),
             runtimes: Runtimes::default(),
             build: env!("CARGO_PKG_VERSION").into(),
+            controllers: 1,
         }
     }
 }
@@ -89,12 +93,14 @@ impl AppState {
         let (entities, caches) =
             entity_cache::coherent(stores.entities, id, bus.invalidation_publisher());
         let stores = Stores { entities, ..stores };
+        let controllers = config.controllers;
         let state = Self {
             inner: Arc::new(Inner {
                 stores,
                 config,
                 identities: auth::IdentityCache::default(),
-                activations: invocation::Activations::new(id, bus.activation_publisher(), balancer),
+                activations: invocation::Activations::new(id, bus.activation_publisher(), balancer)
+                    .with_controllers(controllers),
                 caches: caches.clone(),
                 alarms: feeds::Alarms::default(),
             }),
@@ -103,6 +109,7 @@ impl AppState {
         tokio::spawn(invocation::ping_loop(state.clone(), pings));
         tokio::spawn(entity_cache::invalidation_loop(caches, id, invalidations));
         tokio::spawn(feeds::scheduler::run(state.clone()));
+        tokio::spawn(supervision::run(state.clone()));
         Ok(state)
     }
 
@@ -123,6 +130,8 @@ pub fn app(state: AppState) -> Router {
     let routes = Router::new()
         .route("/", get(routes::info::root))
         .route("/ping", get(routes::info::ping))
+        .route("/invokers", get(routes::info::invokers))
+        .route("/invokers/healthy/count", get(routes::info::healthy_count))
         .route("/api/v1/", get(routes::info::api_info))
         .nest("/api/v1", api)
         .fallback(error::not_found)

@@ -22,6 +22,8 @@ struct Counters {
 #[derive(Debug, Default)]
 pub struct Throttles {
     counters: Mutex<HashMap<String, Counters>>,
+    /// How many controllers share each limit (0 or 1: this one alone).
+    controllers: u32,
 }
 
 /// Which per-minute counter a check uses.
@@ -45,6 +47,25 @@ fn limit_of(value: Option<u64>, default: u64) -> Result<u64, ApiError> {
 }
 
 impl Throttles {
+    /// Throttles of one of `controllers` controllers: each enforces its share of a limit,
+    /// dilated by 1.2 when there are several (OpenWhisk's division of limits over the
+    /// controllers, which the sharding of traffic makes uneven), and at least 1.
+    pub fn shared_by(controllers: u32) -> Self {
+        Self {
+            counters: Mutex::default(),
+            controllers,
+        }
+    }
+
+    /// This controller's share of `limit`.
+    fn share(&self, limit: u64) -> u64 {
+        if self.controllers <= 1 {
+            return limit;
+        }
+        let share = limit as f64 / f64::from(self.controllers) * 1.2;
+        (share.ceil() as u64).clamp(1, limit.max(1))
+    }
+
     fn with<T>(&self, ns: &str, f: impl FnOnce(&mut Counters) -> T) -> T {
         let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
         let c = map.entry(ns.to_string()).or_default();
@@ -69,7 +90,7 @@ impl Throttles {
             Rate::Invocations => overrides.invocations_per_minute,
             Rate::Fires => overrides.fires_per_minute,
         };
-        let allowed = limit_of(value, default)?;
+        let allowed = self.share(limit_of(value, default)?);
         let count = self.with(ns, |c| {
             let counter = match rate {
                 Rate::Invocations => &mut c.invocations,
@@ -94,7 +115,7 @@ impl Throttles {
         overrides: &NamespaceLimits,
         default: u64,
     ) -> Result<(), ApiError> {
-        let allowed = limit_of(overrides.concurrent_invocations, default)?;
+        let allowed = self.share(limit_of(overrides.concurrent_invocations, default)?);
         let count = self.with(ns, |c| c.in_flight);
         if count >= allowed {
             return Err(ApiError::new(

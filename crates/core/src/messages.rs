@@ -189,4 +189,8 @@ pub const ACTIVATION_INTERRUPTED: &str =
     "The activation was interrupted: the server stopped before the action completed.";
 
 /// OpenWhisk's whisk error when no container can be had for an activation.
+/// The record of an activation whose invoker never completed it (it went offline, or the
+/// completion did not come within the ack timeout).
+pub const ACTIVATION_LOST: &str =
+    "The activation was lost: its invoker did not complete it in time.";
 pub const PROVISION_FAILED: &str = "Failed to provision resources to run the action.";

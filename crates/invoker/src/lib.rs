@@ -220,8 +220,63 @@ async fn consume(shared: Arc<Shared>, mut feed: Box<dyn Feed<Delivery>>) {
         let span = tracing::debug_span!("activation", activation_id = %message.activation_id,
             namespace = %message.user.namespace, action = %message.action_id,
             transid = %message.transaction_id);
-        tokio::spawn(activate(shared.clone(), message, ack).instrument(span));
+        let shared = shared.clone();
+        if ack.is_redelivered() {
+            tokio::spawn(redelivered(shared, message, ack).instrument(span));
+        } else if now_millis() - message.accepted_at > STALE_AFTER_MS {
+            tokio::spawn(stale(shared, message, ack).instrument(span));
+        } else {
+            tokio::spawn(activate(shared, message, ack).instrument(span));
+        }
     }
+}
+
+/// A first delivery older than this may have been given up by its controller (its invoker
+/// was offline that long): it runs only if no record exists yet.
+const STALE_AFTER_MS: i64 = 10_000;
+
+/// Whether `msg` already has its final record.
+async fn recorded(shared: &Shared, msg: &ActivationMessage) -> bool {
+    matches!(
+        shared
+            .stores
+            .activations
+            .get(&msg.user.namespace, &msg.activation_id)
+            .await,
+        Ok(Some(_))
+    )
+}
+
+/// A delivery of a durable bus made again (this invoker, or the one before it with this id,
+/// received it and never acknowledged it: it crashed, or lost the bus): it may have run, so it
+/// never runs again (OpenWhisk is at most once). It ends with a whisk error record unless it
+/// has its record already.
+async fn redelivered(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
+    if recorded(&shared, &msg).await {
+        ack.ack().await;
+        return;
+    }
+    tracing::warn!(activation_id = %msg.activation_id,
+        "redelivered activation: recorded as interrupted, not run again");
+    let now = now_millis();
+    let run = failure(
+        ActivationStatus::WhiskError,
+        INTERRUPTED,
+        now,
+        now - msg.accepted_at,
+    );
+    finish(&shared, &msg, run, None, ack).await;
+}
+
+/// A first delivery that waited long: run it unless its controller gave it up meanwhile.
+async fn stale(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
+    if msg.store && recorded(&shared, &msg).await {
+        tracing::info!(activation_id = %msg.activation_id,
+            "activation given up by its controller before it arrived: not run");
+        ack.ack().await;
+        return;
+    }
+    activate(shared, msg, ack).await;
 }
 
 /// Pause idle containers after the grace period; destroy them after the idle timeout.
@@ -416,11 +471,26 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
             (run, Some(entry.clone()))
         }
     };
-    let doc = build_record(
+    finish(
+        &shared,
         &msg,
         record,
         annotations_limits.as_deref().map(|e| &e.action),
-    );
+        ack,
+    )
+    .await;
+}
+
+/// Record an activation's end: build and store its record, tell the issuing controller, then
+/// acknowledge the delivery.
+async fn finish(
+    shared: &Shared,
+    msg: &ActivationMessage,
+    run: Run,
+    action: Option<&WhiskAction>,
+    ack: Ack,
+) {
+    let doc = build_record(msg, run, action);
     // Serialised once: the same bytes are stored and handed to a blocking waiter.
     let doc_json = match SharedJson::to_shared(&doc) {
         Ok(j) => Some(j),
@@ -448,6 +518,7 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
     } else {
         None
     };
+    let whisk_error = doc.response.status() == ActivationStatus::WhiskError;
     // The result travels only to a waiter; a non-blocking caller reads the stored record.
     let record = if msg.blocking { doc_json } else { None };
     if let Err(e) = shared
@@ -459,6 +530,7 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
             invoker: shared.config.id,
             namespace: msg.user.namespace.clone(),
             record,
+            whisk_error,
         })
         .await
     {

@@ -2,15 +2,13 @@
 //! It opens the store directly; a running server sees the changes within its identity cache's
 //! lifetime.
 
-use std::path::Path;
-
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use serde_json::{json, Map, Value};
 use whirl_core::keys::{generate_key, hash_key};
 use whirl_store::{AuthStore, NamespaceRecord, StoreError};
 
-use crate::{open_stores, tokio_runtime};
+use crate::{parts, tokio_runtime};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -60,10 +58,17 @@ pub enum LimitsCommand {
     Clear { name: String },
 }
 
-/// Run `command` against the stores in `data_dir`; results go to stdout.
-pub fn run(data_dir: &Path, command: AdminCommand) -> Result<()> {
+/// Run `command` against the store `config` names (the cluster's PostgreSQL store, or the
+/// SQLite store in the data dir); results go to stdout.
+pub fn run(config: &whirl_config::AdminConfig, command: AdminCommand) -> Result<()> {
     tokio_runtime()?.block_on(async move {
-        let stores = open_stores(data_dir)?;
+        let common = whirl_config::CommonConfig {
+            data_dir: config.data_dir.clone(),
+            runtime_manifest: None,
+            store_url: config.store_url.clone(),
+            bus_url: None,
+        };
+        let stores = parts::open_stores(&common).await?;
         let store = stores.auth.as_ref();
         match command {
             AdminCommand::Namespace(NamespaceCommand::Create { name, subject }) => {

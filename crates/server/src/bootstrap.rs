@@ -42,7 +42,7 @@ mod tests {
     #[tokio::test]
     async fn creates_the_well_known_namespaces_once() {
         let dir = tempfile::tempdir().unwrap();
-        let stores = crate::open_stores(dir.path()).unwrap();
+        let stores = crate::open_sqlite(dir.path()).unwrap();
         let store = stores.auth.as_ref();
         well_known_namespaces(store).await.unwrap();
         let guest = store.namespace("guest").await.unwrap().unwrap();

@@ -416,7 +416,7 @@ mod tests {
     #[tokio::test]
     async fn installs_once_and_upgrades_on_change() {
         let dir = tempfile::tempdir().unwrap();
-        let stores = crate::open_stores(dir.path()).unwrap();
+        let stores = crate::open_sqlite(dir.path()).unwrap();
         assert!(install(&stores, Some("nodejs:20")).await.unwrap());
         assert!(!install(&stores, Some("nodejs:20")).await.unwrap());
         let echo = stores
@@ -438,7 +438,7 @@ mod tests {
         assert!(install(&stores, Some("nodejs:22")).await.unwrap());
         // Without Node.js only the alarms are installed; nothing else is removed.
         let dir2 = tempfile::tempdir().unwrap();
-        let bare = crate::open_stores(dir2.path()).unwrap();
+        let bare = crate::open_sqlite(dir2.path()).unwrap();
         install(&bare, None).await.unwrap();
         assert!(bare
             .entities

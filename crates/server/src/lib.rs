@@ -1,7 +1,7 @@
 //! Assembles Whirl's roles into a running process: [`standalone`] (the controller and the
-//! invoker in one process, over the in-process bus and the SQLite store) now; the cluster's
-//! controller and invoker processes later. Also [`admin`], the `whirl admin` commands, which
-//! work on the same data dir.
+//! invoker in one process, by default over the in-process bus and the SQLite store), and the
+//! cluster's [`controller`] and [`invoker`] processes over NATS JetStream and PostgreSQL. Also
+//! [`admin`], the `whirl admin` commands, which work on the same store.
 //!
 //! This crate is the binary's assembly: its errors are `anyhow` errors with context, printed by
 //! `main` as they are.
@@ -14,6 +14,9 @@ use whirl_store::Stores;
 pub mod admin;
 mod bootstrap;
 mod catalog;
+pub mod controller;
+pub mod invoker;
+mod parts;
 pub mod standalone;
 
 /// Log to stderr, filtered by `WHIRL_LOG` (tracing `EnvFilter` syntax; default `warn`).
@@ -35,7 +38,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// The SQLite stores in `data_dir` (created if missing).
-fn open_stores(data_dir: &Path) -> Result<Stores> {
+fn open_sqlite(data_dir: &Path) -> Result<Stores> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
     whirl_store::sqlite::open(&data_dir.join("whirl.db"))

@@ -1,18 +1,18 @@
-//! `whirl standalone`: the whole platform in one process.
+//! `whirl standalone`: the whole platform in one process. By default over the in-process bus
+//! and the SQLite store in the data dir; given a cluster's `store_url` and `bus_url` it is a
+//! controller and an invoker of that cluster in one process.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use serde_json::json;
-use whirl_config::{InvokerRoleConfig, Isolation, StandaloneConfig, StemCells};
+use whirl_config::{InvokerRoleConfig, StandaloneConfig};
 use whirl_core::keys::GUEST_KEY;
-use whirl_core::runtimes::{RuntimeKind, Runtimes, BLACKBOX};
 use whirl_runtime_process::RuntimeManifest;
 use whirl_store::Stores;
 
-use crate::{bootstrap, catalog, open_stores, tokio_runtime};
+use crate::parts::{self, Buses};
+use crate::tokio_runtime;
 
 /// Start logging, serve until SIGINT or SIGTERM, then stop cleanly.
 pub fn run(config: StandaloneConfig) -> Result<()> {
@@ -24,35 +24,37 @@ pub fn run(config: StandaloneConfig) -> Result<()> {
 /// print the banner and serve until SIGINT or SIGTERM.
 pub async fn serve(config: StandaloneConfig) -> Result<()> {
     let data_dir = &config.common.data_dir;
-    let stores = open_stores(data_dir)?;
-    bootstrap::well_known_namespaces(stores.auth.as_ref()).await?;
-    let manifest = load_manifest(config.common.runtime_manifest.as_deref())?;
-    let stem_cells = stem_cells(&config.invoker.stem_cells, &manifest)?;
-    let node_kind = manifest
-        .kinds
-        .iter()
-        .find(|k| k.family == "nodejs" && k.default)
-        .map(|k| k.kind.clone());
-    catalog::install(&stores, node_kind.as_deref()).await?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+    let stores = parts::open_stores(&config.common).await?;
+    let manifest = parts::load_manifest(config.common.runtime_manifest.as_deref())?;
+    if config.controller.bootstrap {
+        parts::bootstrap(&stores, &manifest).await?;
+    }
+    let stem_cells = parts::stem_cells(&config.invoker.stem_cells, &manifest)?;
     let host = &config.controller.host;
     let port = config.controller.port;
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let addr: SocketAddr = listener.local_addr()?;
-    let api_host = format!("http://{addr}");
+    let api_host = config
+        .invoker
+        .api_host
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
 
     let (app, running) = wire(&config, stores, &manifest, stem_cells, &api_host).await?;
     println!("Whirl standalone is running.");
-    println!("API host: {api_host}");
+    println!("API host: http://{addr}");
     println!("Data dir: {}", data_dir.display());
     let kinds: Vec<&str> = manifest.kinds.iter().map(|k| k.kind.as_str()).collect();
     println!("Runtimes: {}", kinds.join(", "));
     println!("Guest key: {GUEST_KEY}");
     println!("Configure wsk (or use `whirl` as the client):");
-    println!("  wsk property set --apihost {api_host} --auth {GUEST_KEY}");
+    println!("  wsk property set --apihost http://{addr} --auth {GUEST_KEY}");
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(parts::shutdown_signal())
         .await;
     running.shutdown().await;
     served.context("server failed")?;
@@ -64,13 +66,13 @@ pub async fn serve(config: StandaloneConfig) -> Result<()> {
 #[derive(Debug)]
 struct Running {
     invoker: whirl_invoker::Invoker,
-    bus: Arc<whirl_bus::InProcessBus>,
+    bus: Buses,
 }
 
 impl Running {
     async fn shutdown(self) {
         self.invoker.shutdown().await;
-        self.bus.close();
+        self.bus.close().await;
     }
 }
 
@@ -83,39 +85,21 @@ async fn wire(
     stem_cells: Vec<(String, u32, u32)>,
     api_host: &str,
 ) -> Result<(axum::Router, Running)> {
-    // The config accepts no other ids for standalone (see `StandaloneConfig`).
+    // On the in-process bus the config accepts only the ids 0 (see `StandaloneConfig`).
     let invoker_id = whirl_bus::InvokerId(config.invoker.invoker_id.unwrap_or(0));
     let controller_id = whirl_bus::ControllerId(config.controller.controller_id.unwrap_or(0));
-    // This process is the one invoker and the one controller: it finishes both owners'
-    // interrupted activations.
-    for owner in [invoker_id.to_string(), controller_id.to_string()] {
-        match whirl_invoker::finish_interrupted(&stores, &owner).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(
-                count = n,
-                %owner,
-                "recorded activations interrupted by the last stop"
-            ),
-            Err(e) => {
-                return Err(anyhow::anyhow!(
-                    "cannot recover interrupted activations: {e}"
-                ))
-            }
-        }
+    let bus = Buses::open(&config.common).await?;
+    // This process is an invoker and a controller: it finishes both owners' interrupted
+    // activations. (On a cluster's bus, what its invoker left is redelivered instead.)
+    if !bus.shared() {
+        parts::finish_interrupted(&stores, &invoker_id.to_string()).await?;
     }
-    let isolation = match config.invoker.isolation {
-        Isolation::None => whirl_runtime_process::Isolation::None,
-        Isolation::Sandbox => whirl_runtime_process::Isolation::sandbox(None),
-    };
-    let factory = whirl_runtime_process::ProcessFactory::new(
-        whirl_runtime_process::ProcessFactoryConfig::new(
-            config.common.data_dir.join("runtime"),
-            manifest.clone(),
-            isolation,
-        ),
-    )
-    .context("cannot prepare the runtime directory")?;
-    let bus = Arc::new(whirl_bus::InProcessBus::new());
+    parts::finish_interrupted(&stores, &controller_id.to_string()).await?;
+    let factory = parts::process_factory(
+        &config.invoker,
+        manifest,
+        &config.common.data_dir.join("runtime"),
+    )?;
     let InvokerRoleConfig {
         user_memory_mb,
         pause_grace,
@@ -125,15 +109,22 @@ async fn wire(
     let controller_config = whirl_controller::ControllerConfig {
         controller_id,
         api_host: api_host.to_string(),
-        runtimes: runtimes_of(manifest),
+        runtimes: parts::runtimes_of(manifest),
+        controllers: config.controller.controllers,
         ..whirl_controller::ControllerConfig::default()
     };
-    let balancer = Arc::new(whirl_controller::balancer::SingleInvoker::new(
-        invoker_id,
-        user_memory_mb,
-    ));
+    let balancer: Arc<dyn whirl_controller::balancer::LoadBalancer> = if bus.shared() {
+        Arc::new(whirl_controller::balancer::Sharding::new(
+            config.controller.controllers,
+        ))
+    } else {
+        Arc::new(whirl_controller::balancer::SingleInvoker::new(
+            invoker_id,
+            user_memory_mb,
+        ))
+    };
     let state =
-        whirl_controller::AppState::start(stores.clone(), controller_config, bus.clone(), balancer)
+        whirl_controller::AppState::start(stores.clone(), controller_config, bus.bus(), balancer)
             .await?;
     let invoker = whirl_invoker::Invoker::start(
         whirl_invoker::InvokerConfig {
@@ -146,90 +137,8 @@ async fn wire(
         },
         stores,
         Arc::new(factory),
-        bus.as_ref(),
+        bus.bus().as_ref(),
     )
     .await?;
     Ok((whirl_controller::app(state), Running { invoker, bus }))
-}
-
-/// The runtime manifest: the given file's, or the one detected on this machine.
-fn load_manifest(path: Option<&Path>) -> Result<RuntimeManifest> {
-    match path {
-        None => Ok(RuntimeManifest::detect()),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read the runtime manifest {}", path.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("invalid runtime manifest {}", path.display()))
-        }
-    }
-}
-
-/// The stem cells to keep as (kind, count, memory MB): the configured ones with their kinds
-/// resolved against the manifest, or the manifest's own.
-fn stem_cells(spec: &StemCells, manifest: &RuntimeManifest) -> Result<Vec<(String, u32, u32)>> {
-    match spec {
-        StemCells::Manifest => Ok(manifest
-            .kinds
-            .iter()
-            .flat_map(|k| {
-                k.stem_cells
-                    .iter()
-                    .map(|s| (k.kind.clone(), s.count, s.memory_mb))
-            })
-            .collect()),
-        StemCells::List(list) => list
-            .iter()
-            .map(|s| {
-                let k = manifest
-                    .resolve(&s.kind)
-                    .with_context(|| format!("--stem-cells: unknown kind '{}'", s.kind))?;
-                Ok((k.kind.clone(), s.count, s.memory_mb))
-            })
-            .collect(),
-    }
-}
-
-/// The kinds the controller accepts: those the runtime manifest found on this machine.
-fn runtimes_of(manifest: &RuntimeManifest) -> Runtimes {
-    let kinds = manifest
-        .kinds
-        .iter()
-        .filter(|k| k.kind != BLACKBOX)
-        .map(|k| RuntimeKind {
-            kind: k.kind.clone(),
-            family: k.family.clone(),
-            default: k.default,
-            deprecated: false,
-            require_main: false,
-            // OpenWhisk accepts `family:default` but not a bare family name.
-            aliases: k
-                .aliases
-                .iter()
-                .filter(|a| a.contains(':'))
-                .cloned()
-                .collect(),
-            details: Some(json!({
-                "interpreter": k.interpreter,
-                "version": k.version,
-                "stemCells": k.stem_cells,
-            })),
-        })
-        .collect();
-    Runtimes { kinds }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

@@ -4,14 +4,16 @@
 //! A balancer sees the invokers through their pings ([`whirl_bus::InvokerPing`]): the first ping
 //! registers an invoker, later ones keep it up, and an invoker that has been silent longer than
 //! [`OFFLINE_AFTER`] is offline and gets no activations. Standalone runs one invoker in the same
-//! process ([`SingleInvoker`]); the cluster adds OpenWhisk's sharding balancer beside it.
+//! process ([`SingleInvoker`]); a cluster uses OpenWhisk's sharding balancer ([`Sharding`]).
 
 use std::time::Duration;
 
 use whirl_bus::{InvokerId, InvokerPing};
 
+mod sharding;
 mod single;
 
+pub use sharding::Sharding;
 pub use single::SingleInvoker;
 
 /// How long an invoker may be silent before it is offline (OpenWhisk's invoker supervision
@@ -51,6 +53,20 @@ pub struct Placement<'a> {
     /// Store id of the action (`ns/name`, `ns/pkg/name`).
     pub action_id: &'a str,
     pub memory_mb: u32,
+    /// `limits.concurrency`: activations one container of the action takes at once.
+    pub concurrency: u32,
+}
+
+/// How an activation placed on an invoker ended, for the invoker's health (OpenWhisk keeps the
+/// last 10 per invoker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Anything but a system error: the invoker did its part.
+    Success,
+    /// A whisk internal error.
+    SystemError,
+    /// No completion within the forced-completion timeout.
+    Timeout,
 }
 
 /// No invoker can take activations now (the caller answers 503).
@@ -70,4 +86,12 @@ pub trait LoadBalancer: Send + Sync + std::fmt::Debug {
     fn ping(&self, ping: &InvokerPing);
     /// Every known invoker with its state, in id order.
     fn invokers(&self) -> Vec<(InvokerId, InvokerState)>;
+    /// How an activation on `invoker` ended (its health counts it).
+    fn outcome(&self, _invoker: InvokerId, _outcome: Outcome) {}
+    /// Invokers that get only health test activations until their results recover.
+    fn needs_test(&self) -> Vec<InvokerId> {
+        Vec::new()
+    }
+    /// The activations this controller placed on `invoker` and still holds.
+    fn held_by(&self, invoker: InvokerId) -> Vec<String>;
 }

@@ -91,6 +91,13 @@ impl LoadBalancer for SingleInvoker {
         let s = self.state();
         vec![(self.id, self.health(&s))]
     }
+
+    fn held_by(&self, invoker: InvokerId) -> Vec<String> {
+        if invoker != self.id {
+            return Vec::new();
+        }
+        self.state().slots.keys().cloned().collect()
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +110,7 @@ mod tests {
             namespace: "guest",
             action_id: "guest/a",
             memory_mb: 256,
+            concurrency: 1,
         }
     }
 

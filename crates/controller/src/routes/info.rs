@@ -1,4 +1,5 @@
-//! Unauthenticated information routes: `GET /`, `GET /ping`, `GET /api/v1`, `GET /api/v1/api-docs`.
+//! Unauthenticated information routes: `GET /`, `GET /ping`, `GET /invokers`,
+//! `GET /invokers/healthy/count`, `GET /api/v1`, `GET /api/v1/api-docs`.
 
 use axum::extract::State;
 use axum::Json;
@@ -43,6 +44,33 @@ pub async fn root(State(state): State<AppState>) -> Json<Value> {
 /// GET `/ping`.
 pub async fn ping() -> &'static str {
     "pong"
+}
+
+/// GET `/invokers`: every invoker this controller knows with its state, as OpenWhisk shows
+/// them (`{"invoker0/0": "up", "invoker1/1": "down"}`).
+pub async fn invokers(State(state): State<AppState>) -> Json<Value> {
+    let map: serde_json::Map<String, Value> = state
+        .inner
+        .activations
+        .balancer
+        .invokers()
+        .into_iter()
+        .map(|(id, s)| (format!("invoker{0}/{0}", id.0), json!(s.as_str())))
+        .collect();
+    Json(Value::Object(map))
+}
+
+/// GET `/invokers/healthy/count`: how many invokers take activations.
+pub async fn healthy_count(State(state): State<AppState>) -> Json<Value> {
+    let n = state
+        .inner
+        .activations
+        .balancer
+        .invokers()
+        .into_iter()
+        .filter(|(_, s)| *s == crate::balancer::InvokerState::Up)
+        .count();
+    Json(json!(n))
 }
 
 /// GET `/api/v1`.

@@ -267,6 +267,7 @@ impl FakeInvoker {
                     invoker: m.invoker,
                     namespace: m.user.namespace.clone(),
                     record: m.blocking.then(|| doc.clone()),
+                    whisk_error: false,
                 };
                 let _ = completions.publish(completion).await;
                 d.ack.ack().await;
