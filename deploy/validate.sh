@@ -26,8 +26,14 @@ die() {
 
 command -v "$KUBECTL" >/dev/null ||
     die "kubectl not found (Debian: apt-get install kubernetes-client)"
-command -v kubernetes-validate >/dev/null ||
+# The console script, or the module where the script is not on PATH (a pyenv without rehash).
+if command -v kubernetes-validate >/dev/null; then
+    validate=(kubernetes-validate)
+elif python3 -c 'import kubernetes_validate' 2>/dev/null; then
+    validate=(python3 -m kubernetes_validate)
+else
     die "kubernetes-validate not found (pip install kubernetes-validate)"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -123,7 +129,7 @@ while IFS= read -r -d '' kfile; do
     "$KUBECTL" kustomize "$dir" >"$out" || die "$rel: kubectl kustomize failed"
     [ -s "$out" ] || die "$rel: rendered nothing"
     for v in $K8S_VERSIONS; do
-        kubernetes-validate --strict --quiet --kubernetes-version "$v" "$out" ||
+        "${validate[@]}" --strict --quiet --kubernetes-version "$v" "$out" ||
             die "$rel: objects do not validate against Kubernetes $v"
     done
     check_whirl "$out" || die "$rel: whirl checks failed"
