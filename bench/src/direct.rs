@@ -67,7 +67,7 @@ impl Direct {
             RuntimeManifest::detect(),
             Isolation::sandbox(Some(whirl_bin.to_path_buf())),
         );
-        let network = cfg.network;
+        let network = matches!(cfg.network, whirl_runtime_process::NetworkMode::Host);
         let factory = ProcessFactory::new(cfg)?;
         Ok(Direct {
             factory,
@@ -184,7 +184,11 @@ impl Direct {
 pub fn sandbox_cycle(init_exe: &Path, network: bool) -> Result<(Duration, Duration)> {
     let mut cfg = SandboxConfig::new(unique("b6"), 128 << 20, vec!["/bin/true".into()]);
     cfg.init_exe = Some(init_exe.to_path_buf());
-    cfg.network = network;
+    cfg.network = if network {
+        whirl_sandbox::Network::Host
+    } else {
+        whirl_sandbox::Network::Loopback
+    };
     let t0 = Instant::now();
     let sb = Sandbox::spawn(&cfg, whirl_sandbox::Stdio::null()?)
         .map_err(|e| anyhow::anyhow!("sandbox spawn: {e}"))?;

@@ -30,6 +30,14 @@ pub const PAUSE_GRACE_SECS: &str = "WHIRL_PAUSE_GRACE_SECS";
 pub const IDLE_TIMEOUT_SECS: &str = "WHIRL_IDLE_TIMEOUT_SECS";
 /// `isolation`.
 pub const ISOLATION: &str = "WHIRL_ISOLATION";
+/// `action_network`.
+pub const ACTION_NETWORK: &str = "WHIRL_ACTION_NETWORK";
+/// `egress_allow` (comma-separated CIDRs).
+pub const EGRESS_ALLOW: &str = "WHIRL_EGRESS_ALLOW";
+/// `egress_deny` (comma-separated CIDRs).
+pub const EGRESS_DENY: &str = "WHIRL_EGRESS_DENY";
+/// `resolv_conf`.
+pub const RESOLV_CONF: &str = "WHIRL_RESOLV_CONF";
 /// `invoker_id` (cluster mode).
 pub const INVOKER_ID: &str = "WHIRL_INVOKER_ID";
 /// The log filter (tracing `EnvFilter` syntax); not part of the typed config.

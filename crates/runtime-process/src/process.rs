@@ -66,6 +66,19 @@ impl Isolation {
     }
 }
 
+/// The network of sandboxed containers.
+#[derive(Debug, Clone, Default)]
+pub enum NetworkMode {
+    /// Share the host's network namespace (development only).
+    Host,
+    /// A network namespace with only loopback: no route out (`action_network = none`).
+    #[default]
+    Loopback,
+    /// Outside networks under the egress policy, and the API host at `__OW_API_HOST`
+    /// (`action_network = egress`).
+    Egress(Arc<whirl_netpolicy::Egress>),
+}
+
 /// Configuration of the process backend.
 #[derive(Debug, Clone)]
 pub struct ProcessFactoryConfig {
@@ -75,9 +88,8 @@ pub struct ProcessFactoryConfig {
     pub isolation: Isolation,
     /// Time for a launcher to report ready.
     pub start_timeout: Duration,
-    /// Whether actions share the host's network. Off by default: each sandbox gets its own
-    /// network namespace with only loopback, so actions have no route out.
-    pub network: bool,
+    /// The sandboxes' network: [`NetworkMode::Loopback`] unless set.
+    pub network: NetworkMode,
     pub zip_limits: ZipLimits,
 }
 
@@ -92,7 +104,7 @@ impl ProcessFactoryConfig {
             manifest,
             isolation,
             start_timeout: Duration::from_secs(30),
-            network: false,
+            network: NetworkMode::Loopback,
             zip_limits: ZipLimits::default(),
         }
     }
@@ -201,7 +213,7 @@ impl ProcessFactory {
             ),
             ("HOME".to_string(), "/tmp".to_string()),
             ("LANG".to_string(), "C.UTF-8".to_string()),
-            ("__OW_API_HOST".to_string(), spec.api_host.clone()),
+            ("__OW_API_HOST".to_string(), self.api_host(spec)),
         ];
         env.extend(kind.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         if kind.launcher == LauncherKind::Python {
@@ -237,7 +249,16 @@ impl ProcessFactory {
             ro_paths,
             ro_binds,
             tmpfs_dirs,
-            network: self.cfg.network,
+            network: self.cfg.network.clone(),
+        }
+    }
+
+    /// `__OW_API_HOST` as the action sees it: with egress, the address the sandbox reaches the
+    /// API at; otherwise the server's own.
+    fn api_host(&self, spec: &ContainerSpec) -> String {
+        match (&self.cfg.network, &self.cfg.isolation) {
+            (NetworkMode::Egress(e), Isolation::Sandbox { .. }) => e.api_host().to_string(),
+            _ => spec.api_host.clone(),
         }
     }
 }

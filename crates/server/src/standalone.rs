@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use whirl_config::{InvokerRoleConfig, Isolation, StandaloneConfig, StemCells};
+use whirl_config::{ActionNetwork, InvokerRoleConfig, Isolation, StandaloneConfig, StemCells};
 use whirl_core::keys::GUEST_KEY;
 use whirl_core::runtimes::{RuntimeKind, Runtimes, BLACKBOX};
-use whirl_runtime_process::RuntimeManifest;
+use whirl_netpolicy::{Egress, EgressConfig, EgressPolicy};
+use whirl_runtime_process::{NetworkMode, RuntimeManifest};
 use whirl_store::Stores;
 
 use crate::{bootstrap, catalog, open_stores, tokio_runtime};
@@ -41,23 +42,91 @@ pub async fn serve(config: StandaloneConfig) -> Result<()> {
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let addr: SocketAddr = listener.local_addr()?;
     let api_host = format!("http://{addr}");
+    let egress = start_action_network(&config, addr).await?;
+    // Sandboxes reach the API on the gateway (unless the API already listens everywhere).
+    let gateway_listener = match egress.as_ref().and_then(|e| e.api_listen()) {
+        Some(gw) if !addr.ip().is_unspecified() => Some(
+            tokio::net::TcpListener::bind(gw)
+                .await
+                .with_context(|| format!("cannot listen on {gw} (the API host for actions)"))?,
+        ),
+        _ => None,
+    };
+    let network = match &egress {
+        Some(e) => NetworkMode::Egress(e.clone()),
+        None => NetworkMode::Loopback,
+    };
 
-    let (app, running) = wire(&config, stores, &manifest, stem_cells, &api_host).await?;
+    let (app, running) = wire(&config, stores, &manifest, stem_cells, &api_host, network).await?;
     println!("Whirl standalone is running.");
     println!("API host: {api_host}");
     println!("Data dir: {}", data_dir.display());
     let kinds: Vec<&str> = manifest.kinds.iter().map(|k| k.kind.as_str()).collect();
     println!("Runtimes: {}", kinds.join(", "));
+    match &egress {
+        Some(e) => {
+            let info = e.info();
+            println!(
+                "Action network: egress ({} slot {}), API host for actions: {}",
+                info.mechanism,
+                info.slot,
+                e.api_host()
+            );
+        }
+        None => println!("Action network: none"),
+    }
     println!("Guest key: {GUEST_KEY}");
     println!("Configure wsk (or use `whirl` as the client):");
     println!("  wsk property set --apihost {api_host} --auth {GUEST_KEY}");
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let gateway = gateway_listener.map(|l| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            axum::serve(l, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.changed().await;
+                })
+                .await
+        })
+    });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
+    let _ = stop_tx.send(true);
+    if let Some(g) = gateway {
+        let _ = g.await;
+    }
     running.shutdown().await;
+    if let Some(e) = egress {
+        // Every sandbox is gone: remove the bridge and tables, restore the host settings.
+        let _ = tokio::task::spawn_blocking(move || e.stop()).await;
+    }
     served.context("server failed")?;
     println!("Whirl standalone stopped.");
     Ok(())
+}
+
+/// The action network (`action_network = egress` with sandbox isolation); `None` for loopback
+/// only, or with plain processes (which share the host's network anyway).
+async fn start_action_network(
+    config: &StandaloneConfig,
+    api: SocketAddr,
+) -> Result<Option<Arc<Egress>>> {
+    let inv = &config.invoker;
+    if inv.action_network == ActionNetwork::None || inv.isolation == Isolation::None {
+        return Ok(None);
+    }
+    let mut cfg = EgressConfig::new(
+        EgressPolicy::new(inv.egress_allow.clone(), inv.egress_deny.clone()),
+        api.port(),
+    );
+    if let Some(r) = &inv.resolv_conf {
+        cfg.resolv_conf = r.clone();
+    }
+    let egress = Egress::start(cfg)
+        .await
+        .context("cannot set up the action network (action_network = egress)")?;
+    Ok(Some(Arc::new(egress)))
 }
 
 /// What must be stopped when the server stops.
@@ -82,6 +151,7 @@ async fn wire(
     manifest: &RuntimeManifest,
     stem_cells: Vec<(String, u32, u32)>,
     api_host: &str,
+    network: NetworkMode,
 ) -> Result<(axum::Router, Running)> {
     // The config accepts no other ids for standalone (see `StandaloneConfig`).
     let invoker_id = whirl_bus::InvokerId(config.invoker.invoker_id.unwrap_or(0));
@@ -107,14 +177,14 @@ async fn wire(
         Isolation::None => whirl_runtime_process::Isolation::None,
         Isolation::Sandbox => whirl_runtime_process::Isolation::sandbox(None),
     };
-    let factory = whirl_runtime_process::ProcessFactory::new(
-        whirl_runtime_process::ProcessFactoryConfig::new(
-            config.common.data_dir.join("runtime"),
-            manifest.clone(),
-            isolation,
-        ),
-    )
-    .context("cannot prepare the runtime directory")?;
+    let mut factory_config = whirl_runtime_process::ProcessFactoryConfig::new(
+        config.common.data_dir.join("runtime"),
+        manifest.clone(),
+        isolation,
+    );
+    factory_config.network = network;
+    let factory = whirl_runtime_process::ProcessFactory::new(factory_config)
+        .context("cannot prepare the runtime directory")?;
     let bus = Arc::new(whirl_bus::InProcessBus::new());
     let InvokerRoleConfig {
         user_memory_mb,
