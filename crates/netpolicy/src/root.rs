@@ -325,6 +325,7 @@ impl RootNetwork {
                 p
             }
             None => {
+                tracing::debug!("no prepared network namespace ready: preparing one now");
                 // Never switch namespaces on a caller's (pooled) thread: a short-lived one.
                 let shared = self.shared.clone();
                 std::thread::Builder::new()
