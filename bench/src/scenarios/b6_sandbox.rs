@@ -119,8 +119,8 @@ impl Ctx {
         s.figures.push(
             Figure::lower(
                 "net.cost",
-                "network cost per sandbox on the critical path p50 (egress − none)",
-                cs.p50_us - ns.p50_us,
+                "network cost per sandbox on the critical path (median of paired egress − none)",
+                paired_median_ms(&create, &none) * 1000.0,
                 "µs",
             )
             .target(1000.0, "issue: ≤ 1 ms p50 extra on a cold start"),

@@ -108,6 +108,13 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// The median of the paired differences `a[i] − b[i]` (ms): with `a` and `b` measured
+/// alternately, the drift of the machine's state cancels out of each pair.
+fn paired_median_ms(a: &[Duration], b: &[Duration]) -> f64 {
+    let mut d: Vec<f64> = a.iter().zip(b).map(|(x, y)| ms(*x) - ms(*y)).collect();
+    median(&mut d)
+}
+
 fn invoke_path(name: &str, result: bool) -> String {
     if result {
         format!("/api/v1/namespaces/_/actions/{name}?blocking=true&result=true")

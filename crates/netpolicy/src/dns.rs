@@ -101,14 +101,28 @@ impl Clients {
     }
 }
 
+/// A socket bound to `addr` with `SO_REUSEADDR`, so that a resolver already listening on the
+/// wildcard address of port 53 (dnsmasq and the like) does not keep the relay from its own
+/// address.
+fn bound(addr: SocketAddr, kind: socket2::Type) -> std::io::Result<socket2::Socket> {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, kind, None)?;
+    s.set_reuse_address(true)?;
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    Ok(s)
+}
+
 /// Starts the relay on `listen`:53 (UDP and TCP).
 pub(crate) async fn start(listen: Ipv4Addr, resolv_conf: &Path) -> Result<DnsRelay> {
     let addr = SocketAddr::from((listen, 53));
-    let udp = UdpSocket::bind(addr)
-        .await
+    let udp = bound(addr, socket2::Type::DGRAM)
+        .and_then(|s| UdpSocket::from_std(s.into()))
         .map_err(|e| Error::io(format!("binding the DNS relay on {addr}/udp"), e))?;
-    let tcp = TcpListener::bind(addr)
-        .await
+    let tcp = bound(addr, socket2::Type::STREAM)
+        .and_then(|s| {
+            s.listen(128)?;
+            TcpListener::from_std(s.into())
+        })
         .map_err(|e| Error::io(format!("binding the DNS relay on {addr}/tcp"), e))?;
     let up = Arc::new(Upstreams {
         path: resolv_conf.to_path_buf(),
