@@ -179,11 +179,8 @@ pub(crate) fn remove_slot(k: u8, nl: &mut Netlink, nft_bin: &Path) -> Result<()>
         .link_index(&bridge_name(k))
         .map_err(|e| Error::io("listing links".into(), e))?
     {
-        match nl.delete_link(index) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {}
-            Err(e) => return Err(Error::io(format!("removing bridge {}", bridge_name(k)), e)),
-        }
+        nl.delete_link(index)
+            .map_err(|e| Error::io(format!("removing bridge {}", bridge_name(k)), e))?;
     }
     Ok(())
 }

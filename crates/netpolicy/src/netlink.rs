@@ -73,6 +73,20 @@ impl Netlink {
     /// acknowledgement. The first refusal is returned (with the step's name); the kernel stops
     /// at nothing, so later requests of the batch may have been applied.
     pub(crate) fn batch(&mut self, msgs: Vec<(&str, RouteNetlinkMessage, u16)>) -> io::Result<()> {
+        match self.batch_errno(msgs)? {
+            None => Ok(()),
+            Some((what, errno)) => {
+                let io = io::Error::from_raw_os_error(errno);
+                Err(io::Error::new(io.kind(), format!("{what}: {io}")))
+            }
+        }
+    }
+
+    /// [`Netlink::batch`], the first refusal as (step, errno).
+    fn batch_errno(
+        &mut self,
+        msgs: Vec<(&str, RouteNetlinkMessage, u16)>,
+    ) -> io::Result<Option<(String, i32)>> {
         let mut out = Vec::new();
         let mut pending: Vec<(u32, String)> = Vec::with_capacity(msgs.len());
         for (what, msg, flags) in msgs {
@@ -83,7 +97,7 @@ impl Netlink {
             pending.push((m.header.sequence_number, what.to_string()));
         }
         self.socket.send(&out, 0)?;
-        let mut first_err: Option<io::Error> = None;
+        let mut first_err: Option<(String, i32)> = None;
         while !pending.is_empty() {
             let n = self.socket.recv(&mut &mut self.buf[..], 0)?;
             let mut off = 0;
@@ -100,17 +114,13 @@ impl Netlink {
                     if let Some(i) = pending.iter().position(|(s, _)| *s == seq) {
                         let (_, what) = pending.remove(i);
                         if e.code.is_some() && first_err.is_none() {
-                            let io = e.to_io();
-                            first_err = Some(io::Error::new(io.kind(), format!("{what}: {io}")));
+                            first_err = Some((what, e.raw_code().abs()));
                         }
                     }
                 }
             }
         }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        Ok(first_err)
     }
 
     /// One request, acknowledged.
@@ -217,11 +227,23 @@ impl Netlink {
             .find_map(|(i, n)| (n == name).then_some(i)))
     }
 
-    /// Deletes the link (a veth takes its peer along; a bridge releases its ports).
+    /// Deletes the link (a veth takes its peer along; a bridge releases its ports). A link
+    /// already gone (a veth deleted with its namespace meanwhile) is no error.
     pub(crate) fn delete_link(&mut self, index: u32) -> io::Result<()> {
         let mut m = LinkMessage::default();
         m.header.index = index;
-        self.request("deleting a link", RouteNetlinkMessage::DelLink(m), 0)
+        match self.batch_errno(vec![(
+            "deleting a link",
+            RouteNetlinkMessage::DelLink(m),
+            0,
+        )])? {
+            None => Ok(()),
+            Some((_, errno)) if errno == libc::ENODEV => Ok(()),
+            Some((what, errno)) => {
+                let io = io::Error::from_raw_os_error(errno);
+                Err(io::Error::new(io.kind(), format!("{what}: {io}")))
+            }
+        }
     }
 }
 
