@@ -34,7 +34,15 @@ impl Ctx {
         let tag = std::process::id();
         for i in 0..iters {
             for (k, &(fam, kind, code)) in KINDS.iter().enumerate() {
-                for (j, (addr, prefix)) in servers.iter().enumerate() {
+                // Each server goes first every other iteration: the first invoke after a pause
+                // meets colder caches.
+                let order: Vec<usize> = if i % 2 == 0 {
+                    (0..servers.len()).collect()
+                } else {
+                    (0..servers.len()).rev().collect()
+                };
+                for j in order {
+                    let (addr, prefix) = &servers[j];
                     let name = format!("{prefix}-{fam}-{tag}-{i}");
                     self.put_action(*addr, &name, kind, code, 256).await?;
                     let t = Instant::now();
@@ -77,16 +85,24 @@ impl Ctx {
         let (pooled, _) = self.direct.egress().await?;
         let mut sandbox_ms = Vec::new();
         let mut sandbox_egress_ms = Vec::new();
-        for _ in 0..iters.max(10) {
-            for (net, out) in [
-                (Net::None, &mut sandbox_ms),
-                (Net::Egress(pooled.clone()), &mut sandbox_egress_ms),
-            ] {
+        for i in 0..iters.max(10) {
+            // Each setting goes first every other iteration.
+            let egress_first = i % 2 == 1;
+            for egress in [egress_first, !egress_first] {
+                let net = if egress {
+                    Net::Egress(pooled.clone())
+                } else {
+                    Net::None
+                };
                 let exe = init_exe.clone();
                 let (spawn, _) =
                     tokio::task::spawn_blocking(move || direct::sandbox_cycle_retry(&exe, &net))
                         .await??;
-                out.push(ms(spawn));
+                if egress {
+                    sandbox_egress_ms.push(ms(spawn));
+                } else {
+                    sandbox_ms.push(ms(spawn));
+                }
             }
             // As between activations: the pool refills.
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -146,11 +162,12 @@ impl Ctx {
         }
         // End to end on servers without stem cells: with the action network (the default) and
         // with --action-network none, side by side.
+        // Twice the iterations: the difference of two noisy cold starts needs more pairs.
         let addr = self.server(ServerKind::Cold).await?;
         s.server = self.server_flags();
         let none = self.extra_server(ServerKind::ColdNone).await?;
         let got = self
-            .first_invokes(&[(addr, "cold"), (none.addr, "cold-none")], iters, s)
+            .first_invokes(&[(addr, "cold"), (none.addr, "cold-none")], 2 * iters, s)
             .await;
         self.stop_extra(none).await;
         let mut got = got?.into_iter();
@@ -206,9 +223,9 @@ impl Ctx {
                     Figure::lower(
                         &format!("{fam}.net"),
                         &format!(
-                            "{fam} network cost per cold start, end to end p50 (egress − none)"
+                            "{fam} network cost per cold start, end to end (median of paired egress − none)"
                         ),
-                        e2e_p50 - none_p50,
+                        paired_median_ms(&e2e[k], &e2e_none[k]),
                         "ms",
                     )
                     .target(1.0, "issue: ≤ 1 ms p50 extra on a cold start"),
@@ -361,14 +378,15 @@ impl Ctx {
                 .push(series(&format!("{fam} first invoke (egress)"), &st));
         }
         s.notes.push(format!(
-            "{iters} iterations per kind. End to end: a new action each iteration, first blocking invoke, \
+            "{iters} iterations per kind ({} end to end). End to end: a new action each iteration, first blocking invoke, \
              server without stem cells, with the action network (egress, the default), next to a \
              second server with --action-network none running at the same time, the invokes \
-             alternating between the two (the .net figures are the median of the differences of \
+             alternating between the two, each first every other iteration (the .net figures are the median of the differences of \
              each pair of neighbouring invokes, egress − none). Breakdown measured directly through whirl-runtime/whirl-sandbox \
              (sandbox = Sandbox::spawn of /bin/true; boot = ProcessFactory::create − sandbox set-up; \
              init and run = Container::init / first Container::run); each part is a p50, 'platform (rest)' \
-             = end-to-end p50 − the parts. Bare start: the same interpreter binary with the launcher's environment (PATH, HOME, LANG only), no sandbox, no launcher (python with -s, as the launcher)."
+             = end-to-end p50 − the parts. Bare start: the same interpreter binary with the launcher's environment (PATH, HOME, LANG only), no sandbox, no launcher (python with -s, as the launcher).",
+            2 * iters
         ));
         self.b4_e2e_p50_ms = s
             .figures

@@ -26,7 +26,15 @@ impl Ctx {
         for i in 0..iters {
             for (k, &(fam, _, code)) in KINDS.iter().enumerate() {
                 let kind = self.kind_of(fam)?;
-                for (j, (addr, prefix)) in servers.iter().enumerate() {
+                // Each server goes first every other iteration: the first invoke after a pause
+                // meets colder caches.
+                let order: Vec<usize> = if i % 2 == 0 {
+                    (0..servers.len()).collect()
+                } else {
+                    (0..servers.len()).rev().collect()
+                };
+                for j in order {
+                    let (addr, prefix) = &servers[j];
                     let name = format!("{prefix}-{fam}-{tag}-{i}");
                     self.put_action(*addr, &name, &kind, code, 256).await?;
                     let t = Instant::now();
@@ -134,7 +142,7 @@ impl Ctx {
             "{iters} iterations per kind: a new 256 MB action of the stem cell's kind, first blocking invoke; \
              1 s (smoke: 0.5 s) between iterations for the stem cell to be replaced. With the \
              action network (egress, the default: a stem cell's network is prepared when it boots) \
-             and, alternating, on a second server with --action-network none running at the same \
+             and, alternating (each first every other iteration), on a second server with --action-network none running at the same \
              time; .net = the median of the differences of each pair of neighbouring invokes, egress − \
              none."
         ));

@@ -42,12 +42,17 @@ impl Ctx {
         let mut destroy = Vec::new();
         let mut none = Vec::new();
         let pause = Duration::from_millis(3);
-        for _ in 0..n {
+        for i in 0..n {
+            // Each setting goes first every other iteration.
+            if i % 2 == 1 {
+                none.extend(cycles(&exe, &Net::None, 1, pause).await?.0);
+            }
             let (c, d, _) = cycles(&exe, &egress, 1, pause).await?;
             create.extend(c);
             destroy.extend(d);
-            let (c, _, _) = cycles(&exe, &Net::None, 1, pause).await?;
-            none.extend(c);
+            if i % 2 == 0 {
+                none.extend(cycles(&exe, &Net::None, 1, pause).await?.0);
+            }
         }
         let cs = Stats::from_durations(&create, 0, Duration::ZERO);
         let ds = Stats::from_durations(&destroy, 0, Duration::ZERO);
@@ -205,7 +210,8 @@ impl Ctx {
             "Sandbox::spawn of /bin/true (128 MB cgroup; PID, mount, UTS, IPC, cgroup and network \
              namespaces) then Sandbox::destroy; {n} with the action network (a lease of a namespace \
              the pool prepared: the sandbox joins it instead of creating one) and {n} with \
-             action_network none (a new namespace with lo up), alternating, 3 ms after each; then \
+             action_network none (a new namespace with lo up), alternating (each first every other \
+             time), 3 ms after each; then \
              {n} back to back with the action network (the pool of 4 runs dry: most sandboxes \
              prepare their namespace themselves); {n} at c=2 (two threads, egress); {np} \
              namespace preparations timed alone (an action network keeping none ready). Init \
