@@ -318,7 +318,7 @@ impl SandboxConfig {
             check_path("file path", inside)?;
             if inside.parent().is_none() || contents.contains('\0') {
                 return bad(format!(
-                    "file {} needs a path other than /",
+                    "file {} needs a path other than / and contents without NUL bytes",
                     inside.display()
                 ));
             }
