@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use serde_json::json;
+use whirl_netpolicy::{Egress, EgressConfig, EgressPolicy};
 use whirl_runtime::{
     ActivationEnv, Container, ContainerFactory, ContainerSpec, InitRequest, RunRequest,
 };
 use whirl_runtime_process::{Isolation, ProcessFactory, ProcessFactoryConfig, RuntimeManifest};
-use whirl_sandbox::{Sandbox, SandboxConfig};
+use whirl_sandbox::{Network, Sandbox, SandboxConfig};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -31,9 +32,19 @@ fn unique(prefix: &str) -> String {
 pub struct Direct {
     pub factory: ProcessFactory,
     pub init_exe: PathBuf,
-    /// Whether sandboxes share the host network (the runtime's default setting).
-    pub network: bool,
+    /// The action network (`egress`) as a server sets it up, started on first use: with
+    /// namespaces kept ready, and without (every lease prepares one: the mechanism's cost).
+    egress: Option<(std::sync::Arc<Egress>, std::sync::Arc<Egress>)>,
     _dir: tempfile::TempDir,
+}
+
+/// The network of a bare sandbox.
+#[derive(Debug, Clone)]
+pub enum Net {
+    /// `action_network = none`: a new namespace with only loopback.
+    None,
+    /// `action_network = egress`: a lease from the action network (a prepared namespace).
+    Egress(std::sync::Arc<Egress>),
 }
 
 fn env() -> ActivationEnv {
@@ -67,14 +78,40 @@ impl Direct {
             RuntimeManifest::detect(),
             Isolation::sandbox(Some(whirl_bin.to_path_buf())),
         );
-        let network = cfg.network;
         let factory = ProcessFactory::new(cfg)?;
         Ok(Direct {
             factory,
             init_exe: whirl_bin.to_path_buf(),
-            network,
+            egress: None,
             _dir: dir,
         })
+    }
+
+    /// The action network (pooled, unpooled), set up on first use.
+    pub async fn egress(&mut self) -> Result<(std::sync::Arc<Egress>, std::sync::Arc<Egress>)> {
+        if let Some(e) = &self.egress {
+            return Ok(e.clone());
+        }
+        // The API port does not matter here: no action calls it.
+        let pooled = Egress::start(EgressConfig::new(EgressPolicy::default(), 9))
+            .await
+            .context("starting the action network (needs root and nft)")?;
+        let mut cfg = EgressConfig::new(EgressPolicy::default(), 9);
+        cfg.prepared = 0;
+        let unpooled = Egress::start(cfg)
+            .await
+            .context("starting the action network (needs root and nft)")?;
+        let e = (std::sync::Arc::new(pooled), std::sync::Arc::new(unpooled));
+        self.egress = Some(e.clone());
+        Ok(e)
+    }
+
+    /// Removes the action networks this process set up.
+    pub fn stop_egress(&mut self) {
+        if let Some((a, b)) = self.egress.take() {
+            a.stop();
+            b.stop();
+        }
     }
 
     pub fn interpreter(&self, kind: &str) -> Option<PathBuf> {
@@ -180,20 +217,48 @@ impl Direct {
     }
 }
 
-/// One sandbox with no runtime: spawn `/bin/true`, then destroy.
-/// Returns (spawn until the payload is exec'd, destroy).
-pub fn sandbox_cycle(init_exe: &Path, network: bool) -> Result<(Duration, Duration)> {
+/// One sandbox with no runtime: spawn `/bin/true` (with the network lease first, for egress),
+/// then destroy. Returns (lease + spawn until the payload is exec'd, destroy).
+pub fn sandbox_cycle(init_exe: &Path, net: &Net) -> Result<(Duration, Duration)> {
     let mut cfg = SandboxConfig::new(unique("b6"), 128 << 20, vec!["/bin/true".into()]);
     cfg.init_exe = Some(init_exe.to_path_buf());
-    cfg.network = network;
     let t0 = Instant::now();
+    let lease = match net {
+        Net::None => None,
+        Net::Egress(e) => {
+            let mut lease = e
+                .lease()
+                .map_err(|e| anyhow::anyhow!("network lease: {e}"))?;
+            if let Some(ns) = lease.netns.take() {
+                cfg.network = Network::Join;
+                cfg.netns = Some(std::sync::Arc::new(ns));
+            }
+            cfg.files = lease.files.clone();
+            Some(lease)
+        }
+    };
     let sb = Sandbox::spawn(&cfg, whirl_sandbox::Stdio::null()?)
         .map_err(|e| anyhow::anyhow!("sandbox spawn: {e}"))?;
     let spawn = t0.elapsed();
+    drop(cfg);
     let t1 = Instant::now();
     sb.destroy()
         .map_err(|e| anyhow::anyhow!("sandbox destroy: {e}"))?;
-    Ok((spawn, t1.elapsed()))
+    let destroy = t1.elapsed();
+    drop(lease);
+    Ok((spawn, destroy))
+}
+
+/// The time one lease takes from the unpooled action network: preparing a namespace (veth
+/// pair on the bridge, addresses, routes).
+pub fn prepare_once(unpooled: &Egress) -> Result<Duration> {
+    let t0 = Instant::now();
+    let lease = unpooled
+        .lease()
+        .map_err(|e| anyhow::anyhow!("network lease: {e}"))?;
+    let d = t0.elapsed();
+    drop(lease);
+    Ok(d)
 }
 
 /// Sandbox spawns that failed with `EEXIST` on the cgroup owner directory and were retried: a
@@ -203,10 +268,10 @@ pub fn sandbox_cycle(init_exe: &Path, network: bool) -> Result<(Duration, Durati
 pub static SPAWN_RACES: AtomicU64 = AtomicU64::new(0);
 
 /// [`sandbox_cycle`], retrying (up to 3 times) the cgroup owner-directory race.
-pub fn sandbox_cycle_retry(init_exe: &Path, network: bool) -> Result<(Duration, Duration)> {
+pub fn sandbox_cycle_retry(init_exe: &Path, net: &Net) -> Result<(Duration, Duration)> {
     let mut tries = 0;
     loop {
-        match sandbox_cycle(init_exe, network) {
+        match sandbox_cycle(init_exe, net) {
             Err(e) if tries < 3 && format!("{e:#}").contains("File exists") => {
                 SPAWN_RACES.fetch_add(1, Ordering::Relaxed);
                 tries += 1;

@@ -16,6 +16,7 @@ mod model;
 mod report;
 mod scenarios;
 mod server;
+mod testhost;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -214,6 +215,7 @@ fn run(args: RunArgs) -> Result<bool> {
             out.push(s);
         }
         ctx.stop_server().await;
+        ctx.direct.stop_egress();
         Ok::<_, anyhow::Error>((out, ctx.server_errors))
     })?;
     let run = Run {

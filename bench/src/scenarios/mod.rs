@@ -30,6 +30,7 @@ mod compositions;
 mod concurrency;
 mod cp_control_plane;
 mod floor;
+mod net_get;
 mod web_routes;
 
 pub const NODE_NOOP: &str = "function main(){return {}}";
@@ -37,7 +38,7 @@ pub const PY_NOOP: &str = "def main(a): return {}\n";
 
 /// Scenario ids in run order.
 pub const ALL: &[&str] = &[
-    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "CONC", "ALRM", "B4", "B9", "B5",
+    "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "CONC", "ALRM", "NET", "B4", "B9", "B5",
 ];
 
 pub fn title(id: &str) -> &'static str {
@@ -55,6 +56,7 @@ pub fn title(id: &str) -> &'static str {
         "CONC" => "CONC intra-container concurrency: concurrency 50 next to 1 under c=50",
         "ALRM" => "ALRM alarm fire jitter: a per-second cron alarm next to a bare timer",
         "WEB" => "WEB web action GET .json and API route, next to the blocking invoke (c=1, c=32)",
+        "NET" => "NET a warm action's HTTP GET to a test host, next to the same GET from the host",
         _ => "",
     }
 }
@@ -73,6 +75,10 @@ enum ServerKind {
     Cold,
     /// Stem cells of the default node and python kinds, 2 × 256 MB each.
     Prewarm,
+    /// `Cold` with `--action-network none`.
+    ColdNone,
+    /// `Prewarm` with `--action-network none`.
+    PrewarmNone,
 }
 
 /// What the scenarios share.
@@ -102,6 +108,13 @@ fn median(v: &mut [f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
+}
+
+/// The median of the paired differences `a[i] − b[i]` (ms): with `a` and `b` measured
+/// alternately, the drift of the machine's state cancels out of each pair.
+fn paired_median_ms(a: &[Duration], b: &[Duration]) -> f64 {
+    let mut d: Vec<f64> = a.iter().zip(b).map(|(x, y)| ms(*x) - ms(*y)).collect();
+    median(&mut d)
 }
 
 fn invoke_path(name: &str, result: bool) -> String {
@@ -230,28 +243,62 @@ impl Ctx {
             }
         }
         self.stop_server().await;
-        let stems;
-        let args: Vec<&str> = match kind {
-            ServerKind::Main => vec!["--user-memory-mb", "16384"],
-            ServerKind::Cold => vec!["--stem-cells", "none", "--user-memory-mb", "32768"],
-            ServerKind::Prewarm => {
-                stems = format!(
-                    "{}:2:256,{}:2:256",
-                    self.kind_of("nodejs")?,
-                    self.kind_of("python")?
-                );
-                vec!["--stem-cells", &stems, "--user-memory-mb", "32768"]
-            }
-        };
+        let args = self.server_args(kind)?;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let w = Whirl::start(&self.whirl, &args).await?;
         let addr = w.addr;
-        if kind == ServerKind::Prewarm {
+        if matches!(kind, ServerKind::Prewarm | ServerKind::PrewarmNone) {
             // Let the stem cells boot.
             tokio::time::sleep(self.secs(3.0, 2.0)).await;
         }
         self.server = Some((kind, w));
         self.actions.clear();
         Ok(addr)
+    }
+
+    /// The flags of a server of `kind`.
+    fn server_args(&self, kind: ServerKind) -> Result<Vec<String>> {
+        let mut args: Vec<String> = match kind {
+            ServerKind::Main => vec!["--user-memory-mb".into(), "16384".into()],
+            ServerKind::Cold | ServerKind::ColdNone => vec![
+                "--stem-cells".into(),
+                "none".into(),
+                "--user-memory-mb".into(),
+                "32768".into(),
+            ],
+            ServerKind::Prewarm | ServerKind::PrewarmNone => vec![
+                "--stem-cells".into(),
+                format!(
+                    "{}:2:256,{}:2:256",
+                    self.kind_of("nodejs")?,
+                    self.kind_of("python")?
+                ),
+                "--user-memory-mb".into(),
+                "32768".into(),
+            ],
+        };
+        if matches!(kind, ServerKind::ColdNone | ServerKind::PrewarmNone) {
+            args.extend(["--action-network".into(), "none".into()]);
+        }
+        Ok(args)
+    }
+
+    /// A second server of `kind` next to the current one (for same-run comparisons); the
+    /// caller stops it with [`Ctx::stop_extra`].
+    async fn extra_server(&mut self, kind: ServerKind) -> Result<Whirl> {
+        let args = self.server_args(kind)?;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let w = Whirl::start(&self.whirl, &args).await?;
+        if matches!(kind, ServerKind::Prewarm | ServerKind::PrewarmNone) {
+            tokio::time::sleep(self.secs(3.0, 2.0)).await;
+        }
+        Ok(w)
+    }
+
+    async fn stop_extra(&mut self, w: Whirl) {
+        if let Ok(Some(errs)) = w.stop().await {
+            self.server_errors.push(errs);
+        }
     }
 
     fn server_flags(&self) -> Option<String> {
@@ -331,6 +378,7 @@ impl Ctx {
             "COMP" => self.comp(&mut s).await,
             "ALRM" => self.alrm(&mut s).await,
             "CONC" => self.conc(&mut s).await,
+            "NET" => self.net(&mut s).await,
             other => Err(anyhow::anyhow!("unknown scenario {other}")),
         };
         if let Err(e) = r {

@@ -34,6 +34,14 @@ pub const PAUSE_GRACE_SECS: &str = "WHIRL_PAUSE_GRACE_SECS";
 pub const IDLE_TIMEOUT_SECS: &str = "WHIRL_IDLE_TIMEOUT_SECS";
 /// `isolation`.
 pub const ISOLATION: &str = "WHIRL_ISOLATION";
+/// `action_network`.
+pub const ACTION_NETWORK: &str = "WHIRL_ACTION_NETWORK";
+/// `egress_allow` (comma-separated CIDRs).
+pub const EGRESS_ALLOW: &str = "WHIRL_EGRESS_ALLOW";
+/// `egress_deny` (comma-separated CIDRs).
+pub const EGRESS_DENY: &str = "WHIRL_EGRESS_DENY";
+/// `resolv_conf`.
+pub const RESOLV_CONF: &str = "WHIRL_RESOLV_CONF";
 /// `invoker_id` (cluster mode).
 pub const INVOKER_ID: &str = "WHIRL_INVOKER_ID";
 /// `api_host` (the API URL actions get as `__OW_API_HOST`).

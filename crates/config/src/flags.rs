@@ -111,11 +111,28 @@ pub struct InvokerFlags {
     /// [default: none].
     #[arg(long, value_name = "PORT")]
     pub health_port: Option<String>,
+    /// The network actions see: `egress` (outside networks under the policy, and the API host
+    /// at __OW_API_HOST) or `none` (loopback only) [env: WHIRL_ACTION_NETWORK]
+    /// [default: egress].
+    #[arg(long, value_name = "egress|none")]
+    pub action_network: Option<String>,
+    /// Opens a range of the default deny list to actions (CIDR or address; repeatable)
+    /// [env: WHIRL_EGRESS_ALLOW, comma separated].
+    #[arg(long, value_name = "CIDR")]
+    pub egress_allow: Vec<String>,
+    /// Closes a range to actions, winning over --egress-allow (CIDR or address; repeatable)
+    /// [env: WHIRL_EGRESS_DENY, comma separated].
+    #[arg(long, value_name = "CIDR")]
+    pub egress_deny: Vec<String>,
+    /// The resolver configuration whose name servers answer actions' DNS queries
+    /// [env: WHIRL_RESOLV_CONF] [default: /etc/resolv.conf].
+    #[arg(long, value_name = "FILE")]
+    pub resolv_conf: Option<String>,
 }
 
 impl InvokerFlags {
     pub(crate) fn values(&self) -> Vec<(&'static str, &str)> {
-        given([
+        let mut v = given([
             ("user_memory_mb", &self.user_memory_mb),
             ("stem_cells", &self.stem_cells),
             ("pause_grace_secs", &self.pause_grace_secs),
@@ -124,7 +141,16 @@ impl InvokerFlags {
             ("invoker_id", &self.invoker_id),
             ("api_host", &self.api_host),
             ("health_port", &self.health_port),
-        ])
+            ("action_network", &self.action_network),
+            ("resolv_conf", &self.resolv_conf),
+        ]);
+        v.extend(
+            self.egress_allow
+                .iter()
+                .map(|c| ("egress_allow", c.as_str())),
+        );
+        v.extend(self.egress_deny.iter().map(|c| ("egress_deny", c.as_str())));
+        v
     }
 }
 

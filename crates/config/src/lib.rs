@@ -32,8 +32,9 @@ pub use flags::{
 };
 pub use layers::{Key, Origins};
 pub use roles::{
-    CommonConfig, ControllerRoleConfig, Defaults, InvokerRoleConfig, Isolation, DEFAULT_HOST,
-    DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_PAUSE_GRACE_SECS, DEFAULT_PORT, DEFAULT_USER_MEMORY_MB,
+    ActionNetwork, CommonConfig, ControllerRoleConfig, Defaults, InvokerRoleConfig, Isolation,
+    DEFAULT_HOST, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_PAUSE_GRACE_SECS, DEFAULT_PORT,
+    DEFAULT_USER_MEMORY_MB,
 };
 pub use standalone::{AdminConfig, Effective, StandaloneConfig};
 pub use stem_cells::{StemCellSpec, StemCells};

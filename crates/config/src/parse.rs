@@ -115,6 +115,39 @@ where
     }
 }
 
+/// A list of CIDRs: a TOML array of strings, or comma-separated text (empty: no entry). Each
+/// entry is a CIDR or a single address (see `whirl_netpolicy::parse_cidr`: host bits cleared).
+pub(crate) fn cidrs(raw: Raw<'_>, at: &At) -> Result<Vec<ipnet::IpNet>> {
+    const EXPECTED: &str = "CIDRs like 10.0.0.0/8 or fd00::/8, comma separated";
+    let items: Vec<String> = match raw {
+        Raw::Toml(toml::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| raw.invalid(at, EXPECTED))?,
+        Raw::Toml(toml::Value::String(s)) => s.split(',').map(str::to_string).collect(),
+        Raw::Toml(_) => return Err(raw.invalid(at, EXPECTED)),
+        Raw::Text(s) => s.split(',').map(str::to_string).collect(),
+    };
+    items
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| cidr(s).map_err(|why| raw.invalid(at, format!("{EXPECTED}; {why}"))))
+        .collect()
+}
+
+/// One CIDR or address, host bits cleared.
+fn cidr(s: &str) -> std::result::Result<ipnet::IpNet, String> {
+    if let Ok(net) = s.parse::<ipnet::IpNet>() {
+        return Ok(net.trunc());
+    }
+    if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+        return Ok(ipnet::IpNet::from(ip));
+    }
+    Err(format!("'{s}' is not a CIDR or an IP address"))
+}
+
 /// The directory of a config file, for its relative paths.
 pub(crate) fn base_of(file: &Path) -> PathBuf {
     match file.parent() {

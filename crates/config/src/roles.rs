@@ -104,6 +104,33 @@ impl FromStr for Isolation {
     }
 }
 
+/// The network actions see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionNetwork {
+    /// Outside networks under the egress policy, and the API host (`__OW_API_HOST`).
+    #[default]
+    Egress,
+    /// Loopback only: no route out, no API host.
+    None,
+}
+
+impl FromStr for ActionNetwork {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "egress" => Ok(ActionNetwork::Egress),
+            "none" => Ok(ActionNetwork::None),
+            _ => Err(String::new()),
+        }
+    }
+}
+
+fn cidrs<S: Serializer>(v: &[ipnet::IpNet], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(ToString::to_string))
+}
+
 /// Settings of the invoker (the container pool).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvokerRoleConfig {
@@ -119,6 +146,17 @@ pub struct InvokerRoleConfig {
     #[serde(rename = "idle_timeout_secs", serialize_with = "secs")]
     pub idle_timeout: Duration,
     pub isolation: Isolation,
+    /// The network actions see (sandbox isolation only: plain processes share the host's).
+    pub action_network: ActionNetwork,
+    /// Ranges of the default deny list opened to actions (egress).
+    #[serde(serialize_with = "cidrs")]
+    pub egress_allow: Vec<ipnet::IpNet>,
+    /// Ranges closed to actions; wins over `egress_allow` (egress).
+    #[serde(serialize_with = "cidrs")]
+    pub egress_deny: Vec<ipnet::IpNet>,
+    /// The resolver configuration whose name servers answer actions' DNS queries (egress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolv_conf: Option<PathBuf>,
     /// This invoker's instance number in a cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoker_id: Option<u32>,
@@ -192,6 +230,16 @@ impl Layer for CommonLayer {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+/// A list key's new value: a flag given again adds to the list the flags started; any other
+/// layer replaces what came before.
+fn add_cidrs(slot: &mut Option<(Vec<ipnet::IpNet>, bool)>, new: Vec<ipnet::IpNet>, at: &At) {
+    let from_flag = matches!(at.origin, crate::Origin::Flag(_));
+    match slot {
+        Some((list, true)) if from_flag => list.extend(new),
+        _ => *slot = Some((new, from_flag)),
     }
 }
 
@@ -277,6 +325,11 @@ pub(crate) struct InvokerLayer {
     pause_grace_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     isolation: Option<Isolation>,
+    action_network: Option<ActionNetwork>,
+    /// The list and whether a flag set it (repeated flags add up).
+    egress_allow: Option<(Vec<ipnet::IpNet>, bool)>,
+    egress_deny: Option<(Vec<ipnet::IpNet>, bool)>,
+    resolv_conf: Option<PathBuf>,
     invoker_id: Option<u32>,
     api_host: Option<String>,
     health_port: Option<u16>,
@@ -310,6 +363,26 @@ impl InvokerLayer {
             when_unset: "",
         },
         Key {
+            name: "action_network",
+            env: env::ACTION_NETWORK,
+            when_unset: "",
+        },
+        Key {
+            name: "egress_allow",
+            env: env::EGRESS_ALLOW,
+            when_unset: "",
+        },
+        Key {
+            name: "egress_deny",
+            env: env::EGRESS_DENY,
+            when_unset: "",
+        },
+        Key {
+            name: "resolv_conf",
+            env: env::RESOLV_CONF,
+            when_unset: "/etc/resolv.conf",
+        },
+        Key {
             name: "invoker_id",
             env: env::INVOKER_ID,
             when_unset: "0",
@@ -337,6 +410,10 @@ impl InvokerLayer {
                 self.idle_timeout_secs.unwrap_or(DEFAULT_IDLE_TIMEOUT_SECS),
             ),
             isolation: self.isolation.unwrap_or_default(),
+            action_network: self.action_network.unwrap_or_default(),
+            egress_allow: self.egress_allow.map(|(v, _)| v).unwrap_or_default(),
+            egress_deny: self.egress_deny.map(|(v, _)| v).unwrap_or_default(),
+            resolv_conf: self.resolv_conf,
             invoker_id: self.invoker_id,
             api_host: self.api_host,
             health_port: self.health_port,
@@ -362,6 +439,12 @@ impl Layer for InvokerLayer {
                 self.idle_timeout_secs = Some(parse::unsigned(raw, at, SECS)?);
             }
             "isolation" => self.isolation = Some(parse::parsed(raw, at, "sandbox or none")?),
+            "action_network" => {
+                self.action_network = Some(parse::parsed(raw, at, "egress or none")?);
+            }
+            "egress_allow" => add_cidrs(&mut self.egress_allow, parse::cidrs(raw, at)?, at),
+            "egress_deny" => add_cidrs(&mut self.egress_deny, parse::cidrs(raw, at)?, at),
+            "resolv_conf" => self.resolv_conf = Some(parse::path(raw, at, PATH)?),
             "invoker_id" => self.invoker_id = Some(parse::unsigned(raw, at, ID)?),
             "api_host" => {
                 let url = parse::text(raw, at, "an http:// or https:// URL")?;

@@ -257,7 +257,7 @@ mod tests {
 
     use super::*;
     use crate::env::MapEnv;
-    use crate::{Isolation, StemCellSpec, StemCells};
+    use crate::{ActionNetwork, Isolation, StemCellSpec, StemCells};
 
     fn defaults() -> Defaults {
         Defaults {
@@ -545,6 +545,120 @@ mod tests {
         assert!(e
             .to_toml()
             .contains("# stem_cells = (not set: the runtime manifest's)"));
+    }
+
+    fn nets(list: &[&str]) -> Vec<ipnet::IpNet> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn action_network_defaults_to_egress_with_no_entries() {
+        let c = load(&StandaloneFlags::default(), &[]).unwrap().config;
+        assert_eq!(c.invoker.action_network, ActionNetwork::Egress);
+        assert!(c.invoker.egress_allow.is_empty());
+        assert!(c.invoker.egress_deny.is_empty());
+        assert_eq!(c.invoker.resolv_conf, None);
+    }
+
+    #[test]
+    fn action_network_keys_in_every_layer() {
+        let (_d, path) = file(
+            "action_network = \"none\"\negress_allow = [\"10.0.0.0/8\", \"fd00::/8\"]\n\
+             egress_deny = \"192.168.1.0/24, 10.1.0.0/16\"\nresolv_conf = \"r.conf\"\n",
+        );
+        let c = load(&with_config(&path), &[]).unwrap().config;
+        assert_eq!(c.invoker.action_network, ActionNetwork::None);
+        assert_eq!(c.invoker.egress_allow, nets(&["10.0.0.0/8", "fd00::/8"]));
+        assert_eq!(
+            c.invoker.egress_deny,
+            nets(&["192.168.1.0/24", "10.1.0.0/16"])
+        );
+        assert_eq!(
+            c.invoker.resolv_conf,
+            Some(Path::new(&path).parent().unwrap().join("r.conf"))
+        );
+        // The environment replaces the file's lists (comma separated).
+        let env = [
+            ("WHIRL_ACTION_NETWORK", "egress"),
+            ("WHIRL_EGRESS_ALLOW", "100.64.0.0/10,169.254.7.7"),
+            ("WHIRL_EGRESS_DENY", ""),
+        ];
+        let c = load(&with_config(&path), &env).unwrap().config;
+        assert_eq!(c.invoker.action_network, ActionNetwork::Egress);
+        assert_eq!(
+            c.invoker.egress_allow,
+            nets(&["100.64.0.0/10", "169.254.7.7/32"])
+        );
+        assert!(c.invoker.egress_deny.is_empty());
+        // Repeated flags add up, and replace the other layers' list.
+        let mut flags = with_config(&path);
+        flags.invoker.egress_allow = vec!["203.0.113.0/24".into(), "10.9.9.9/8".into()];
+        flags.invoker.egress_deny = vec!["198.51.100.7".into()];
+        flags.invoker.action_network = Some("none".into());
+        let e = load(&flags, &env).unwrap();
+        let c = e.config;
+        assert_eq!(c.invoker.action_network, ActionNetwork::None);
+        assert_eq!(
+            c.invoker.egress_allow,
+            nets(&["203.0.113.0/24", "10.0.0.0/8"]),
+            "host bits are cleared"
+        );
+        assert_eq!(c.invoker.egress_deny, nets(&["198.51.100.7/32"]));
+        assert_eq!(
+            e.origins.of("egress_allow"),
+            Origin::Flag("--egress-allow".into())
+        );
+    }
+
+    #[test]
+    fn invalid_action_network_values_name_the_key() {
+        let none = StandaloneFlags::default();
+        assert_eq!(
+            err(&none, &[("WHIRL_ACTION_NETWORK", "bridge")]),
+            r#"invalid value for WHIRL_ACTION_NETWORK: "bridge" (expected egress or none)"#
+        );
+        assert_eq!(
+            err(&none, &[("WHIRL_EGRESS_ALLOW", "10.0.0.0/8,10.0.0/33")]),
+            "invalid value for WHIRL_EGRESS_ALLOW: \"10.0.0.0/8,10.0.0/33\" (expected CIDRs \
+             like 10.0.0.0/8 or fd00::/8, comma separated; '10.0.0/33' is not a CIDR or an IP \
+             address)"
+        );
+        let mut flags = StandaloneFlags::default();
+        flags.invoker.egress_deny = vec!["192.168.0.0/16".into(), "example.com".into()];
+        let e = err(&flags, &[]);
+        assert!(
+            e.starts_with(r#"invalid value for --egress-deny: "example.com""#),
+            "{e}"
+        );
+        let (_d, path) = file("egress_allow = [1]\n");
+        let e = err(&with_config(&path), &[]);
+        assert!(
+            e.starts_with(&format!(
+                "config file {path}: key 'egress_allow': invalid value [1]"
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn print_shows_the_action_network_and_loads_back() {
+        let mut flags = StandaloneFlags::default();
+        flags.invoker.egress_allow = vec!["10.0.0.0/8".into()];
+        flags.invoker.egress_deny = vec!["fd00::/8".into(), "203.0.113.0/24".into()];
+        let e = load(&flags, &[]).unwrap();
+        let text = e.to_toml();
+        assert!(text.contains("action_network = \"egress\""), "{text}");
+        assert!(text.contains("egress_allow = [\"10.0.0.0/8\"]"), "{text}");
+        assert!(
+            text.contains("egress_deny = [\"fd00::/8\", \"203.0.113.0/24\"]"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# resolv_conf = (not set: /etc/resolv.conf)"),
+            "{text}"
+        );
+        let (_d, path) = file(&text);
+        assert_eq!(load(&with_config(&path), &[]).unwrap().config, e.config);
     }
 
     #[test]

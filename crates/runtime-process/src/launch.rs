@@ -28,7 +28,7 @@ pub(crate) struct LaunchSpec {
     pub ro_binds: Vec<(PathBuf, PathBuf)>,
     /// (inside, bytes) private size-capped writable tmpfs dirs.
     pub tmpfs_dirs: Vec<(PathBuf, u64)>,
-    pub network: bool,
+    pub network: crate::NetworkMode,
 }
 
 /// The child's ends of the pipes; fd 3 is the result channel.
@@ -168,6 +168,30 @@ pub(crate) struct SandboxSpawner {
 #[derive(Debug)]
 struct SandboxProc {
     sb: std::sync::Arc<whirl_sandbox::Sandbox>,
+    /// The sandbox's network (egress): given back after the sandbox is destroyed (fields drop
+    /// in order, so also after `sb` on drop).
+    lease: Mutex<Option<whirl_netpolicy::Lease>>,
+}
+
+/// Puts what a network lease provides into the sandbox config.
+fn apply_lease(cfg: &mut whirl_sandbox::SandboxConfig, lease: &mut whirl_netpolicy::Lease) {
+    use whirl_sandbox::{AttachHook, Network, SetupCommand};
+    cfg.network = Network::Loopback;
+    if let Some(ns) = lease.netns.take() {
+        cfg.network = Network::Join;
+        cfg.netns = Some(std::sync::Arc::new(ns));
+    }
+    // The lease's files (resolv.conf, hosts, nsswitch.conf) replace the host's.
+    cfg.ro_paths
+        .retain(|p| !lease.files.iter().any(|(f, _)| f == p));
+    cfg.files = lease.files.clone();
+    if let Some((nft, ruleset)) = &lease.setup {
+        cfg.setup_commands = vec![SetupCommand {
+            argv: vec![nft.to_string_lossy().into_owned(), "-f".into(), "-".into()],
+            stdin: ruleset.clone(),
+        }];
+    }
+    cfg.attach = lease.attach.clone().map(AttachHook);
 }
 
 fn sandbox_err(e: whirl_sandbox::Error) -> RuntimeError {
@@ -188,7 +212,14 @@ impl Spawner for SandboxSpawner {
         if let Some(shares) = spec.cpu_shares {
             cfg.cpu_shares = shares;
         }
-        cfg.network = spec.network;
+        cfg.network = match spec.network {
+            crate::NetworkMode::Host => whirl_sandbox::Network::Host,
+            _ => whirl_sandbox::Network::Loopback,
+        };
+        let egress = match &spec.network {
+            crate::NetworkMode::Egress(e) => Some(e.clone()),
+            _ => None,
+        };
         cfg.env = spec.env.clone();
         cfg.cwd = spec.cwd.clone();
         cfg.uid_gid = self.uid_gid;
@@ -199,13 +230,27 @@ impl Spawner for SandboxSpawner {
             stderr: stdio.stderr,
             extra: vec![stdio.fd3],
         };
-        let sb = tokio::task::spawn_blocking(move || whirl_sandbox::Sandbox::spawn(&cfg, stdio))
-            .await
-            .map_err(|e| RuntimeError::Spawn(e.to_string()))?
-            .map_err(sandbox_err)?;
+        let (sb, lease) = tokio::task::spawn_blocking(move || {
+            // The network first (a prepared namespace is usually ready), given back if the
+            // sandbox cannot be built.
+            let mut lease = match egress {
+                Some(e) => Some(e.lease().map_err(|e| {
+                    RuntimeError::Sandbox(format!("cannot provide the action network: {e}"))
+                })?),
+                None => None,
+            };
+            if let Some(l) = lease.as_mut() {
+                apply_lease(&mut cfg, l);
+            }
+            let sb = whirl_sandbox::Sandbox::spawn(&cfg, stdio).map_err(sandbox_err)?;
+            Ok::<_, RuntimeError>((sb, lease))
+        })
+        .await
+        .map_err(|e| RuntimeError::Spawn(e.to_string()))??;
         tracing::debug!(id = %spec.id, setup = ?sb.setup_time(), "sandbox started");
         Ok(Box::new(SandboxProc {
             sb: std::sync::Arc::new(sb),
+            lease: Mutex::new(lease),
         }))
     }
 
@@ -238,9 +283,12 @@ impl Proc for SandboxProc {
 
     async fn destroy(&self) -> Result<()> {
         let sb = self.sb.clone();
-        tokio::task::spawn_blocking(move || sb.destroy())
+        let lease = self.lease.lock().ok().and_then(|mut l| l.take());
+        let r = tokio::task::spawn_blocking(move || sb.destroy())
             .await
             .map_err(|e| RuntimeError::Spawn(e.to_string()))?
-            .map_err(sandbox_err)
+            .map_err(sandbox_err);
+        drop(lease);
+        r
     }
 }

@@ -27,6 +27,11 @@
 //! OpenWhisk images, yet nothing an action writes reaches the host's disk, and its pages count
 //! against the action's memory limit. Without isolation the launcher uses the host dir in place.
 
+//! Network ([`NetworkMode`]): by default each sandbox has its own namespace with only loopback;
+//! with [`NetworkMode::Egress`] it joins a namespace prepared by whirl-netpolicy (root) or gets a
+//! user-mode stack (rootless), and `__OW_API_HOST` names the address the API answers at from
+//! inside. The network lease is taken with the sandbox and given back after it is destroyed.
+
 mod launch;
 mod manifest;
 mod mux;
@@ -34,5 +39,5 @@ mod process;
 mod zipx;
 
 pub use manifest::{KindSpec, LauncherKind, RuntimeManifest, StemCell};
-pub use process::{Isolation, ProcessFactory, ProcessFactoryConfig};
+pub use process::{Isolation, NetworkMode, ProcessFactory, ProcessFactoryConfig};
 pub use zipx::{extract_zip, ZipLimits};

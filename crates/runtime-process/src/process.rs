@@ -67,6 +67,19 @@ impl Isolation {
     }
 }
 
+/// The network of sandboxed containers.
+#[derive(Debug, Clone, Default)]
+pub enum NetworkMode {
+    /// Share the host's network namespace (development only).
+    Host,
+    /// A network namespace with only loopback: no route out (`action_network = none`).
+    #[default]
+    Loopback,
+    /// Outside networks under the egress policy, and the API host at `__OW_API_HOST`
+    /// (`action_network = egress`).
+    Egress(Arc<whirl_netpolicy::Egress>),
+}
+
 /// Configuration of the process backend.
 #[derive(Debug, Clone)]
 pub struct ProcessFactoryConfig {
@@ -76,9 +89,13 @@ pub struct ProcessFactoryConfig {
     pub isolation: Isolation,
     /// Time for a launcher to report ready.
     pub start_timeout: Duration,
-    /// Whether actions share the host's network. Off by default: each sandbox gets its own
-    /// network namespace with only loopback, so actions have no route out.
-    pub network: bool,
+    /// The sandboxes' network: [`NetworkMode::Loopback`] unless set.
+    pub network: NetworkMode,
+    /// With egress: the API server of this process also listens on the network's gateway, and
+    /// actions get that address as `__OW_API_HOST` (standalone). `false`: actions get the
+    /// container spec's `api_host` (a cluster invoker: the controllers', reached through the
+    /// egress policy).
+    pub api_on_gateway: bool,
     pub zip_limits: ZipLimits,
 }
 
@@ -93,7 +110,8 @@ impl ProcessFactoryConfig {
             manifest,
             isolation,
             start_timeout: Duration::from_secs(30),
-            network: false,
+            network: NetworkMode::Loopback,
+            api_on_gateway: true,
             zip_limits: ZipLimits::default(),
         }
     }
@@ -202,7 +220,7 @@ impl ProcessFactory {
             ),
             ("HOME".to_string(), "/tmp".to_string()),
             ("LANG".to_string(), "C.UTF-8".to_string()),
-            ("__OW_API_HOST".to_string(), spec.api_host.clone()),
+            ("__OW_API_HOST".to_string(), self.api_host(spec)),
         ];
         env.extend(kind.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         if kind.launcher == LauncherKind::Python {
@@ -238,7 +256,18 @@ impl ProcessFactory {
             ro_paths,
             ro_binds,
             tmpfs_dirs,
-            network: self.cfg.network,
+            network: self.cfg.network.clone(),
+        }
+    }
+
+    /// `__OW_API_HOST` as the action sees it: with egress, the address the sandbox reaches the
+    /// API at; otherwise the server's own.
+    fn api_host(&self, spec: &ContainerSpec) -> String {
+        match (&self.cfg.network, &self.cfg.isolation) {
+            (NetworkMode::Egress(e), Isolation::Sandbox { .. }) if self.cfg.api_on_gateway => {
+                e.api_host().to_string()
+            }
+            _ => spec.api_host.clone(),
         }
     }
 }

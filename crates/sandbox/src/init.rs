@@ -23,7 +23,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{seccomp, sys, SandboxConfig};
+use crate::{seccomp, sys, Network, SandboxConfig};
 
 /// The first argument that makes a binary act as the sandbox init helper.
 pub const INIT_ARG: &str = "__sandbox-init";
@@ -76,6 +76,9 @@ pub(crate) struct InitMsg {
     /// 10 ms at the median against 0.3 ms.
     #[serde(default)]
     pub join_tasks: Vec<PathBuf>,
+    /// The descriptor of the network namespace to join ([`Network::Join`]).
+    #[serde(default)]
+    pub netns_fd: Option<RawFd>,
 }
 
 /// If this process was started as the sandbox init helper (first argument [`INIT_ARG`]), runs it
@@ -141,6 +144,13 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
     let c = &msg.cfg;
     sys::umask(0o022);
 
+    // The prepared network namespace first: everything below lives in it.
+    if let Some(fd) = msg.netns_fd {
+        let ns = sys::take_inherited_fd(fd).step(|| "network namespace descriptor".into())?;
+        sys::setns(ns.as_fd(), libc::CLONE_NEWNET)
+            .step(|| "joining the prepared network namespace".into())?;
+    }
+
     // Join our cgroup (still single-threaded: the whole process moves), unless the parent has
     // placed us there; then make it the root of our cgroup view.
     for tasks in &msg.join_tasks {
@@ -148,12 +158,17 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
     }
     sys::unshare(libc::CLONE_NEWCGROUP).step(|| "unshare(CLONE_NEWCGROUP)".into())?;
 
+    if c.network == Network::Loopback {
+        sys::loopback_up().step(|| "bringing up lo".into())?;
+    }
+    // With the host's file system still in view and every set-up privilege.
+    for cmd in &c.setup_commands {
+        run_setup_command(cmd)?;
+    }
+
     build_root(c)?;
 
     sys::sethostname(HOSTNAME).step(|| "sethostname".into())?;
-    if !c.network {
-        sys::loopback_up().step(|| "bringing up lo".into())?;
-    }
     std::env::set_current_dir(&c.cwd).step(|| format!("cwd {}", c.cwd.display()))?;
     sys::setrlimit(libc::RLIMIT_NOFILE, c.nofile).step(|| "setrlimit(NOFILE)".into())?;
     sys::setrlimit(libc::RLIMIT_CORE, 0).step(|| "setrlimit(CORE)".into())?;
@@ -218,6 +233,38 @@ fn run(cfg_fd: RawFd, status: &mut File) -> Result<Infallible, String> {
         Some((p, e)) => format!("execve {} ({:?}): {e}", p.display(), c.argv[0]),
         None => format!("{:?}: not found", c.argv[0]),
     })
+}
+
+/// Runs one [`crate::SetupCommand`] to completion (empty environment, its output captured for
+/// the error message).
+fn run_setup_command(cmd: &crate::SetupCommand) -> Result<(), String> {
+    use std::process::{Command, Stdio};
+    let (prog, args) = cmd.argv.split_first().ok_or("empty set-up command")?;
+    let mut child = Command::new(prog)
+        .args(args)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .step(|| format!("starting {prog}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(cmd.stdin.as_bytes())
+            .step(|| format!("writing to {prog}"))?;
+    }
+    let out = child
+        .wait_with_output()
+        .step(|| format!("waiting for {prog}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{prog} ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 /// Paths to try for argv[0]: itself if it contains a slash, else each PATH entry (from the
@@ -420,6 +467,15 @@ fn build_root(c: &SandboxConfig) -> Result<(), String> {
         let target = under(root, inside);
         ensure_mountpoint(&target, true)?;
         bind(&fd_path(file), &target, *ro)?;
+    }
+
+    // Small files in the root itself (read-only with it, below).
+    for (inside, contents) in &c.files {
+        let target = under(root, inside);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).step(|| format!("mkdir {}", parent.display()))?;
+        }
+        fs::write(&target, contents).step(|| format!("writing {}", inside.display()))?;
     }
 
     build_dev(root)?;

@@ -1,7 +1,7 @@
 //! whirl-sandbox: Linux process isolation for action containers.
 //!
-//! Every [`Sandbox`] is one process tree in new PID, mount, IPC, UTS, cgroup and (unless
-//! [`SandboxConfig::network`]) network namespaces, inside its own cgroup (memory, pids, cpu and
+//! Every [`Sandbox`] is one process tree in new PID, mount, IPC, UTS, cgroup and network
+//! namespaces (see [`Network`] for the network's choices), inside its own cgroup (memory, pids, cpu and
 //! freezer; v1 or v2), with a read-only view of the host paths it is given, a private size-capped
 //! `/tmp`, writable binds for the code directory, `no_new_privs`, every capability dropped and a
 //! seccomp filter. As root no user namespace is needed; as another user a user namespace is used
@@ -23,6 +23,7 @@
 //! from inside the sandbox (SIGKILL from outside always works), orphaned grandchildren are
 //! re-parented to it, and when it exits the kernel kills everything else in the sandbox.
 
+use std::any::Any;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -31,7 +32,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::ExitStatus;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -83,6 +84,44 @@ impl<T> IoContext<T> for io::Result<T> {
     }
 }
 
+/// The sandbox's network.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Network {
+    /// Share the host's network namespace (development only).
+    Host,
+    /// A new, empty network namespace with only `lo` (up): no route out. A user-mode stack
+    /// may still be attached to it ([`SandboxConfig::attach`]).
+    #[default]
+    Loopback,
+    /// Join the prepared network namespace [`SandboxConfig::netns`] (interfaces, addresses and
+    /// routes already in place; see whirl-netpolicy).
+    Join,
+}
+
+/// Called with the sandbox process's host pid once it exists, before its set-up continues:
+/// connects its (new) network namespace to the outside, e.g. by starting a user-mode network
+/// stack. The returned guard lives as long as the sandbox and is dropped after its processes
+/// are gone.
+#[derive(Clone)]
+pub struct AttachHook(pub Arc<dyn Fn(i32) -> io::Result<Box<dyn Any + Send + Sync>> + Send + Sync>);
+
+impl fmt::Debug for AttachHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AttachHook")
+    }
+}
+
+/// A program the init helper runs (and waits for) inside the sandbox's namespaces, with its
+/// set-up privileges and before the payload's file system view is built, e.g. `nft -f -` loading
+/// the network filter of a rootless sandbox. A failure aborts the set-up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupCommand {
+    /// Program (absolute path) and arguments.
+    pub argv: Vec<String>,
+    /// Written to its standard input.
+    pub stdin: String,
+}
+
 /// How to build one sandbox.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SandboxConfig {
@@ -113,9 +152,23 @@ pub struct SandboxConfig {
     /// count against the memory limit.
     #[serde(default)]
     pub tmpfs_dirs: Vec<(PathBuf, u64)>,
-    /// `true`: share the host network namespace. `false` (the default): a new, empty network
-    /// namespace with only `lo` (up), so no route out.
-    pub network: bool,
+    /// The network namespace: [`Network::Loopback`] by default.
+    #[serde(default)]
+    pub network: Network,
+    /// For [`Network::Join`]: the namespace to join (whirl-netpolicy prepares it).
+    #[serde(skip)]
+    pub netns: Option<Arc<OwnedFd>>,
+    /// For [`Network::Loopback`]: connects the new namespace once the process exists.
+    #[serde(skip)]
+    pub attach: Option<AttachHook>,
+    /// Run by the init helper before the file system view is built (see [`SetupCommand`]).
+    #[serde(default)]
+    pub setup_commands: Vec<SetupCommand>,
+    /// `(path inside, contents)`: small read-only files written into the sandbox's root (e.g.
+    /// `/etc/resolv.conf`); their parent directories are created as needed. A path must not lie
+    /// under a bind or tmpfs the config also lists, nor be a read-only host path.
+    #[serde(default)]
+    pub files: Vec<(PathBuf, String)>,
     /// Program and arguments; a program without a slash is looked up in the `PATH` of `env`
     /// (default `/usr/local/bin:/usr/bin:/bin`) inside the sandbox.
     pub argv: Vec<String>,
@@ -153,7 +206,11 @@ impl SandboxConfig {
             rw_paths: Vec::new(),
             ro_binds: Vec::new(),
             tmpfs_dirs: Vec::new(),
-            network: false,
+            network: Network::Loopback,
+            netns: None,
+            attach: None,
+            setup_commands: Vec::new(),
+            files: Vec::new(),
             argv,
             env: Vec::new(),
             cwd: PathBuf::from("/"),
@@ -252,6 +309,52 @@ impl SandboxConfig {
                 ));
             }
         }
+        let fixed_mounts = [
+            PathBuf::from("/tmp"),
+            PathBuf::from("/dev"),
+            PathBuf::from("/proc"),
+        ];
+        for (inside, contents) in &self.files {
+            check_path("file path", inside)?;
+            if inside.parent().is_none() || contents.contains('\0') {
+                return bad(format!(
+                    "file {} needs a path other than / and contents without NUL bytes",
+                    inside.display()
+                ));
+            }
+            let covered = self
+                .ro_paths
+                .iter()
+                .chain(self.rw_paths.iter().chain(&self.ro_binds).map(|(_, i)| i))
+                .chain(self.tmpfs_dirs.iter().map(|(i, _)| i))
+                .chain(fixed_mounts.iter())
+                .find(|m| inside.starts_with(m));
+            if let Some(m) = covered {
+                return bad(format!(
+                    "file {} lies under {}, which the sandbox mounts",
+                    inside.display(),
+                    m.display()
+                ));
+            }
+        }
+        for c in &self.setup_commands {
+            match c.argv.first() {
+                Some(p) if Path::new(p).is_absolute() => {}
+                _ => return bad("a set-up command needs an absolute program path".into()),
+            }
+            if c.argv.iter().any(|a| a.contains('\0')) {
+                return bad("a set-up command contains a NUL byte".into());
+            }
+        }
+        match (self.network, &self.netns, &self.attach) {
+            (Network::Join, None, _) => {
+                return bad("network Join needs the namespace to join (netns)".into())
+            }
+            (Network::Join | Network::Host, _, Some(_)) => {
+                return bad("an attach hook needs a new network namespace (Loopback)".into())
+            }
+            _ => {}
+        }
         check_path("cwd", &self.cwd)?;
         if self.argv.is_empty() || self.argv[0].is_empty() {
             return bad("argv must name a program".into());
@@ -316,6 +419,8 @@ pub struct Sandbox {
     cgroup: Mutex<Option<cgroup::Cgroup>>,
     state: Mutex<State>,
     setup_time: Duration,
+    /// What [`SandboxConfig::attach`] returned; dropped once the processes are gone.
+    net_guard: Mutex<Option<Box<dyn Any + Send + Sync>>>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -365,6 +470,11 @@ impl Sandbox {
         let n_extra = stdio.extra.len();
         let cfg_fd = (3 + n_extra) as RawFd;
         let status_fd = cfg_fd + 1;
+        // The namespace to join, if any, comes right after the status descriptor.
+        let netns_fd = match (cfg.network, &cfg.netns) {
+            (Network::Join, Some(_)) => Some(status_fd + 1),
+            _ => None,
+        };
         let (cfg_r, cfg_w) = io::pipe().ctx(|| "creating the config pipe".into())?;
         let (mut status_r, status_w) = io::pipe().ctx(|| "creating the status pipe".into())?;
         let cfg_r: OwnedFd = cfg_r.into();
@@ -372,7 +482,7 @@ impl Sandbox {
 
         // Duplicate every descriptor the child needs above all target numbers, so the child's
         // dup2 calls cannot clobber a source.
-        let min = status_fd + 1;
+        let min = netns_fd.unwrap_or(status_fd) + 1;
         let mut high = Vec::with_capacity(5 + n_extra);
         for fd in [
             stdio.stdin.as_fd(),
@@ -382,7 +492,12 @@ impl Sandbox {
         .into_iter()
         .chain(stdio.extra.iter().map(AsFd::as_fd))
         .chain([cfg_r.as_fd(), status_w.as_fd()])
-        {
+        .chain(
+            cfg.netns
+                .as_deref()
+                .filter(|_| netns_fd.is_some())
+                .map(AsFd::as_fd),
+        ) {
             high.push(sys::dup_cloexec_above(fd, min).ctx(|| "duplicating descriptors".into())?);
         }
         drop(stdio);
@@ -410,7 +525,7 @@ impl Sandbox {
         ];
         let mut flags =
             libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC;
-        if !cfg.network {
+        if cfg.network == Network::Loopback {
             flags |= libc::CLONE_NEWNET;
         }
         if userns {
@@ -440,6 +555,7 @@ impl Sandbox {
             cgroup: Mutex::new(guard.0.take()),
             state: Mutex::new(State::default()),
             setup_time: Duration::ZERO,
+            net_guard: Mutex::new(None),
         };
         // On any error below, dropping `sb` kills the helper and removes the cgroup.
         // As root on cgroup v1 the helper joins its cgroup itself (see `InitMsg::join_tasks`);
@@ -454,11 +570,24 @@ impl Sandbox {
                 cg.add(pid)?;
             }
         }
+        if let Some(hook) = &cfg.attach {
+            // Before the helper reads its config: its namespaces are still the clone's.
+            match (hook.0)(pid) {
+                Ok(guard) => *lock(&sb.net_guard) = Some(guard),
+                Err(e) => {
+                    let _ = sb.destroy();
+                    return Err(Error::Setup(format!(
+                        "connecting the sandbox's network: {e}"
+                    )));
+                }
+            }
+        }
         let msg = init::InitMsg {
             cfg: cfg.clone(),
             userns,
             extra_fds: n_extra,
             join_tasks,
+            netns_fd,
         };
         let json = serde_json::to_vec(&msg)
             .map_err(|e| Error::InvalidConfig(format!("cannot serialise the config: {e}")))?;
@@ -649,9 +778,11 @@ impl Sandbox {
         None
     }
 
-    /// Kills every process of the sandbox (thawing it first if frozen), reaps the program and
-    /// removes its cgroup. Idempotent; also run (ignoring errors) on drop. Nothing is left on
-    /// the host: the sandbox's mounts live only in its own mount namespace.
+    /// Kills every process of the sandbox (thawing it first if frozen), reaps the program,
+    /// removes its cgroup and drops what the attach hook returned. Idempotent; also run
+    /// (ignoring errors) on drop. Nothing is left on the host: the sandbox's mounts live only in
+    /// its own mount namespace, and its network namespace (with any interface in it) goes once
+    /// no process and no descriptor holds it.
     pub fn destroy(&self) -> Result<()> {
         if lock(&self.state).destroyed {
             return Ok(());
@@ -676,6 +807,7 @@ impl Sandbox {
                 }
             }
         }
+        drop(lock(&self.net_guard).take());
         lock(&self.state).destroyed = true;
         result
     }

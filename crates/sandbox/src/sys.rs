@@ -571,6 +571,13 @@ pub(crate) fn loopback_up() -> io::Result<()> {
     Ok(())
 }
 
+/// Moves the calling thread into the namespace `fd` refers to (`nstype`: e.g. `CLONE_NEWNET`).
+pub(crate) fn setns(fd: BorrowedFd<'_>, nstype: libc::c_int) -> io::Result<()> {
+    // SAFETY: setns takes a descriptor valid for the borrow's lifetime and an integer.
+    cvt(unsafe { libc::setns(fd.as_raw_fd(), nstype) })?;
+    Ok(())
+}
+
 /// `_exit(2)`: leaves without running destructors or atexit handlers.
 pub(crate) fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and has no preconditions.

@@ -721,3 +721,404 @@ fn rootless_inner_part_of_root_rootless_test() {
     }
     println!("rootless sandbox ok");
 }
+
+// ---- network: a prepared namespace (whirl-netpolicy), files, set-up commands, attach hook ----
+
+/// The action network of whirl-netpolicy as a server sets it up (root mode), for one test.
+fn egress() -> whirl_netpolicy::Egress {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut cfg = whirl_netpolicy::EgressConfig::new(whirl_netpolicy::EgressPolicy::default(), 9);
+    cfg.prepared = 1;
+    rt.block_on(whirl_netpolicy::Egress::start(cfg))
+        .expect("the action network (needs root and nft)")
+}
+
+fn with_lease(c: &mut SandboxConfig, lease: &mut whirl_netpolicy::Lease) {
+    c.network = whirl_sandbox::Network::Join;
+    c.netns = Some(std::sync::Arc::new(
+        lease.netns.take().expect("a prepared netns"),
+    ));
+    c.files = lease.files.clone();
+}
+
+fn links() -> String {
+    String::from_utf8_lossy(
+        &std::process::Command::new("ip")
+            .args(["-o", "link"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned()
+}
+
+#[test]
+fn root_network_join_gives_the_prepared_interface_which_the_payload_cannot_change() {
+    require_root();
+    let net = egress();
+    let info = net.info();
+    let gateway = info.gateway.unwrap().to_string();
+    let mut lease = net.lease().unwrap();
+    let addr = lease.address.unwrap().to_string();
+    let mut c = sh(
+        "join",
+        "cat /etc/resolv.conf; echo addr $(ip -o -4 addr show eth0 | tr -s ' ' | cut -d' ' -f4); \
+         ip route | grep default; ip addr add 169.254.0.250/21 dev eth0 2>/dev/null && echo CHANGED; \
+         ip link set eth0 down 2>/dev/null && echo DOWNED; ip route del default 2>/dev/null && echo ROUTE; \
+         ip -o link | cut -d: -f2",
+    );
+    with_lease(&mut c, &mut lease);
+    let o = run(&c);
+    assert!(o.status.success(), "{}", o.stderr);
+    let s = &o.stdout;
+    assert!(s.starts_with(&format!("nameserver {gateway}\n")), "{s}");
+    assert!(s.contains(&format!("addr {addr}/21")), "{s}\n{}", o.stderr);
+    assert!(
+        s.contains(&format!("default via {gateway} dev eth0")),
+        "{s}"
+    );
+    assert!(
+        !s.contains("CHANGED") && !s.contains("DOWNED") && !s.contains("ROUTE"),
+        "{s}"
+    );
+    let ifaces: Vec<&str> = s
+        .lines()
+        .filter(|l| l.starts_with(' '))
+        .map(|l| l.trim().split('@').next().unwrap())
+        .collect();
+    assert_eq!(ifaces, ["lo", "eth0"], "{s}");
+    // The config holds the namespace's descriptor too.
+    drop(c);
+    drop(lease);
+    net.stop();
+    // The bridge and the sandbox's veth pair are gone (the pair with its namespace).
+    let bridge = format!("whirl{}:", info.slot);
+    let prefix = format!("wh{}x", info.slot);
+    let start = Instant::now();
+    while links().contains(&bridge) || links().contains(&prefix) {
+        assert!(start.elapsed() < Duration::from_secs(30), "{}", links());
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn root_files_are_written_read_only_and_may_not_shadow_a_mount() {
+    require_root();
+    let mut c = sh(
+        "files",
+        "cat /etc/resolv.conf /etc/hosts; echo x >> /etc/hosts 2>/dev/null && echo WROTE; true",
+    );
+    c.files = vec![
+        ("/etc/resolv.conf".into(), "nameserver 192.0.2.53\n".into()),
+        ("/etc/hosts".into(), "127.0.0.1 localhost\n".into()),
+    ];
+    let o = run(&c);
+    assert!(o.status.success(), "{}", o.stderr);
+    assert_eq!(o.stdout, "nameserver 192.0.2.53\n127.0.0.1 localhost\n");
+    let mut c = sh("files-bad", "true");
+    c.files = vec![("/etc/ssl/x".into(), "y".into())];
+    let e = Sandbox::spawn(&c, Stdio::null().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("which the sandbox mounts"), "{e}");
+    let mut c = sh("files-bad", "true");
+    c.files = vec![("/tmp/x".into(), "y".into())];
+    assert!(Sandbox::spawn(&c, Stdio::null().unwrap()).is_err());
+}
+
+#[test]
+fn root_setup_commands_run_before_the_payload_and_a_failure_aborts() {
+    require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("marker");
+    let mut c = sh("setup", "cat /proc/self/status | grep -c NoNewPrivs");
+    c.setup_commands = vec![whirl_sandbox::SetupCommand {
+        argv: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            format!(
+                "cat > {}; grep CapEff /proc/self/status >> {}",
+                marker.display(),
+                marker.display()
+            ),
+        ],
+        stdin: "from stdin\n".into(),
+    }];
+    let o = run(&c);
+    assert!(o.status.success(), "{}", o.stderr);
+    let m = fs::read_to_string(&marker).unwrap();
+    assert!(m.starts_with("from stdin\nCapEff:"), "{m}");
+    assert!(
+        !m.contains("0000000000000000"),
+        "the set-up command runs with the helper's capabilities: {m}"
+    );
+    let mut c = sh("setup-fail", "true");
+    c.setup_commands = vec![whirl_sandbox::SetupCommand {
+        argv: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            "echo refused >&2; exit 3".into(),
+        ],
+        stdin: String::new(),
+    }];
+    let e = Sandbox::spawn(&c, Stdio::null().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("/bin/sh") && e.contains("refused"), "{e}");
+    let mut c = sh("setup-relative", "true");
+    c.setup_commands = vec![whirl_sandbox::SetupCommand {
+        argv: vec!["nft".into()],
+        stdin: String::new(),
+    }];
+    assert!(Sandbox::spawn(&c, Stdio::null().unwrap()).is_err());
+}
+
+#[test]
+fn root_attach_hook_gets_the_pid_and_its_guard_goes_at_destroy() {
+    require_root();
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Arc, Mutex};
+    #[derive(Debug)]
+    struct Guard(Arc<AtomicBool>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(Mutex::new(None));
+    let (d, s) = (dropped.clone(), seen.clone());
+    let mut c = sh("attach", "exec sleep 30");
+    c.attach = Some(whirl_sandbox::AttachHook(Arc::new(move |pid| {
+        *s.lock().unwrap() = Some(pid);
+        Ok(Box::new(Guard(d.clone())) as Box<dyn std::any::Any + Send + Sync>)
+    })));
+    let sb = Sandbox::spawn(&c, Stdio::null().unwrap()).unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(sb.pid()));
+    assert!(!dropped.load(Ordering::SeqCst));
+    sb.destroy().unwrap();
+    assert!(dropped.load(Ordering::SeqCst));
+    let mut c = sh("attach-fail", "true");
+    c.attach = Some(whirl_sandbox::AttachHook(Arc::new(|_| {
+        Err(std::io::Error::other("no stack today"))
+    })));
+    let e = Sandbox::spawn(&c, Stdio::null().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("connecting the sandbox's network: no stack today"),
+        "{e}"
+    );
+}
+
+const ROOTLESS_NET_ENV: &str = "WHIRL_SANDBOX_ROOTLESS_NET_INNER";
+
+fn cmd(args: &[&str]) {
+    let out = std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A test host at 203.0.113.10 in a network namespace held by this process, with a listener
+/// that answers `hello` and counts connections; returns (namespace, port, count).
+fn test_host() -> (File, u16, std::sync::Arc<AtomicU32>) {
+    use nix::sched::CloneFlags;
+    let ns = thread::spawn(|| {
+        nix::sched::unshare(CloneFlags::CLONE_NEWNET).unwrap();
+        File::open("/proc/thread-self/ns/net").unwrap()
+    })
+    .join()
+    .unwrap();
+    use std::os::fd::AsRawFd;
+    let pid = std::process::id().to_string();
+    let net = format!("--net=/proc/{pid}/fd/{}", ns.as_raw_fd());
+    let host_if = format!("wts{pid}");
+    cmd(&[
+        "nsenter", &net, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", &host_if,
+        "netns", &pid,
+    ]);
+    cmd(&["ip", "addr", "add", "203.0.113.1/24", "dev", &host_if]);
+    cmd(&["ip", "link", "set", &host_if, "up"]);
+    cmd(&[
+        "nsenter",
+        &net,
+        "ip",
+        "addr",
+        "add",
+        "203.0.113.10/24",
+        "dev",
+        "eth0",
+    ]);
+    cmd(&["nsenter", &net, "ip", "link", "set", "eth0", "up"]);
+    let ns2 = ns.try_clone().unwrap();
+    let l = thread::spawn(move || {
+        nix::sched::setns(&ns2, CloneFlags::CLONE_NEWNET).unwrap();
+        std::net::TcpListener::bind("203.0.113.10:0").unwrap()
+    })
+    .join()
+    .unwrap();
+    let port = l.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(AtomicU32::new(0));
+    let c = count.clone();
+    thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            c.fetch_add(1, Ordering::SeqCst);
+            let mut s = s;
+            let _ = std::io::Write::write_all(&mut s, b"hello\n");
+        }
+    });
+    (ns, port, count)
+}
+
+/// Runs `rootless_network_inner_part_of_root_test` as uid 65534 with pasta: the public test
+/// host answers, one of the machine's own addresses (on the test veth) is refused. The inner run
+/// gets a `/dev/net/tun` it may open (the node is bound over the real one in a private mount
+/// namespace of the inner run only).
+#[test]
+fn root_rootless_network_via_pasta() {
+    require_root();
+    assert!(
+        probe().userns,
+        "unprivileged user namespaces are unavailable"
+    );
+    assert!(
+        Path::new("/usr/bin/pasta").exists(),
+        "this test needs pasta (Debian: apt-get install passt)"
+    );
+    let (_ns, port, count) = test_host();
+    let host_listener = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let host_port = host_listener.local_addr().unwrap().port();
+    host_listener.set_nonblocking(true).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let tun = dir.path().join("tun");
+    cmd(&[
+        "mknod",
+        "-m",
+        "0666",
+        tun.to_str().unwrap(),
+        "c",
+        "10",
+        "200",
+    ]);
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount --make-rprivate / && mount --bind \"$1\" /dev/net/tun && shift && \
+             exec setpriv --reuid 65534 --regid 65534 --clear-groups \"$@\"",
+            "sh",
+            tun.to_str().unwrap(),
+            exe.to_str().unwrap(),
+            "--exact",
+            "rootless_network_inner_part_of_root_test",
+            "--nocapture",
+        ])
+        .env(
+            ROOTLESS_NET_ENV,
+            format!("{port} {host_port} {}", dir.path().display()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "rootless run failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("rootless network ok"), "{stdout}\n{stderr}");
+    assert_eq!(count.load(Ordering::SeqCst), 1, "{stdout}");
+    assert!(
+        host_listener.accept().is_err(),
+        "the machine's own address was reached: {stdout}"
+    );
+    // No pasta left.
+    let ps = std::process::Command::new("pgrep")
+        .args(["-u", "65534", "pasta"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "pasta left running: {}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+}
+
+/// Only does something when started by `root_rootless_network_via_pasta`.
+#[test]
+fn rootless_network_inner_part_of_root_test() {
+    let Ok(spec) = std::env::var(ROOTLESS_NET_ENV) else {
+        return;
+    };
+    let mut it = spec.split_whitespace();
+    let (port, host_port, dir) = (
+        it.next().unwrap().to_string(),
+        it.next().unwrap().to_string(),
+        PathBuf::from(it.next().unwrap()),
+    );
+    assert!(!probe().root, "must run unprivileged");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut ecfg = whirl_netpolicy::EgressConfig::new(whirl_netpolicy::EgressPolicy::default(), 9);
+    ecfg.run_dir = dir.join("run");
+    let net = rt
+        .block_on(whirl_netpolicy::Egress::start(ecfg))
+        .unwrap_or_else(|e| panic!("rootless action network: {e}"));
+    assert_eq!(net.info().mechanism, "pasta");
+    assert_eq!(net.api_host(), "http://127.0.0.1:9");
+    let lease = net.lease().unwrap();
+    let script = format!(
+        "cat /etc/resolv.conf; \
+         if exec 3<>/dev/tcp/203.0.113.10/{port}; then head -1 <&3; exec 3<&-; fi; \
+         if (exec 4<>/dev/tcp/203.0.113.1/{host_port}) 2>/dev/null; then echo HOST_REACHED; else echo host_refused; fi; \
+         nft list ruleset >/dev/null 2>&1 && echo NFT_VISIBLE; true"
+    );
+    let mut c = cfg("rootless-net", &["/bin/bash", "-c", &script]);
+    c.allow_no_cgroup = true;
+    c.uid_gid = Some((65534, 65534));
+    c.files = lease.files.clone();
+    if let Some((nft, ruleset)) = &lease.setup {
+        c.setup_commands = vec![whirl_sandbox::SetupCommand {
+            argv: vec![nft.display().to_string(), "-f".into(), "-".into()],
+            stdin: ruleset.clone(),
+        }];
+    }
+    c.attach = lease.attach.clone().map(whirl_sandbox::AttachHook);
+    let o = run(&c);
+    assert!(o.status.success(), "{}", o.stderr);
+    assert!(
+        o.stdout.starts_with("nameserver 169.254.1.53\n"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("\nhello\n"),
+        "the public host did not answer: {}\n{}",
+        o.stdout,
+        o.stderr
+    );
+    assert!(o.stdout.contains("host_refused"), "{}", o.stdout);
+    assert!(!o.stdout.contains("NFT_VISIBLE"), "{}", o.stdout);
+    drop(c);
+    drop(lease);
+    net.stop();
+    println!("{}", o.stdout);
+    println!("rootless network ok");
+}

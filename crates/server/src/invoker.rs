@@ -37,7 +37,15 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
     let stem_cells = parts::stem_cells(&config.invoker.stem_cells, &manifest)?;
     // Several invokers on one host keep their work files apart.
     let work_dir = config.common.data_dir.join(format!("{id}")).join("runtime");
-    let factory = parts::process_factory(&config.invoker, &manifest, &work_dir)?;
+    // Actions call the controllers at `api_host`: the policy lets them through even where the
+    // controllers' addresses are in a range it refuses (a cluster network is usually private).
+    let (api_port, api_addrs) = api_addresses(&api_host).await?;
+    let egress = parts::start_action_network(&config.invoker, api_port, api_addrs).await?;
+    let network = match &egress {
+        Some(e) => whirl_runtime_process::NetworkMode::Egress(e.clone()),
+        None => whirl_runtime_process::NetworkMode::Loopback,
+    };
+    let factory = parts::process_factory(&config.invoker, &manifest, &work_dir, network, false)?;
     let bus = Buses::open(&config.common).await?;
     let health = match config.invoker.health_port {
         Some(port) => {
@@ -69,14 +77,41 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
     )
     .await?;
     println!("Whirl {id} is running.");
+    parts::print_action_network(egress.as_deref());
     parts::shutdown_signal().await;
     invoker.shutdown().await;
+    parts::stop_action_network(egress).await;
     if let Some(h) = health {
         h.abort();
     }
     bus.close().await;
     println!("Whirl {id} stopped.");
     Ok(())
+}
+
+/// The port of the API URL `api_host` and the addresses its host name has now (as host-sized
+/// networks for the egress policy).
+async fn api_addresses(api_host: &str) -> Result<(u16, Vec<ipnet::IpNet>)> {
+    let (https, rest) = match api_host.split_once("://") {
+        Some((scheme, rest)) => (scheme == "https", rest),
+        None => (false, api_host),
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let default_port = if https { 443 } else { 80 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
+            Ok(p) => (h, p),
+            Err(_) => (authority, default_port),
+        },
+        _ => (authority, default_port),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .with_context(|| format!("cannot resolve the host of api_host ({host})"))?
+        .map(|a| ipnet::IpNet::from(a.ip()))
+        .collect();
+    Ok((port, addrs))
 }
 
 /// 200 when the store answers and the bus is connected, else 503.

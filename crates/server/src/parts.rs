@@ -9,9 +9,10 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use whirl_bus::{Bus, InProcessBus};
 use whirl_bus_nats::NatsBus;
-use whirl_config::{CommonConfig, InvokerRoleConfig, Isolation, StemCells};
+use whirl_config::{ActionNetwork, CommonConfig, InvokerRoleConfig, Isolation, StemCells};
 use whirl_core::runtimes::{RuntimeKind, Runtimes, BLACKBOX};
-use whirl_runtime_process::{ProcessFactory, ProcessFactoryConfig, RuntimeManifest};
+use whirl_netpolicy::{Egress, EgressConfig, EgressPolicy};
+use whirl_runtime_process::{NetworkMode, ProcessFactory, ProcessFactoryConfig, RuntimeManifest};
 use whirl_store::Stores;
 
 use crate::{bootstrap, catalog, open_sqlite};
@@ -131,22 +132,74 @@ pub(crate) fn stem_cells(
     }
 }
 
-/// The container factory of an invoker whose work files live in `work_dir`.
+/// The container factory of an invoker whose work files live in `work_dir`, its sandboxes on
+/// `network`. `api_on_gateway`: actions reach the API on the action network's gateway (the API
+/// server runs in this process and listens there too); otherwise at the invoker's `api_host`.
 pub(crate) fn process_factory(
     invoker: &InvokerRoleConfig,
     manifest: &RuntimeManifest,
     work_dir: &Path,
+    network: NetworkMode,
+    api_on_gateway: bool,
 ) -> Result<ProcessFactory> {
     let isolation = match invoker.isolation {
         Isolation::None => whirl_runtime_process::Isolation::None,
         Isolation::Sandbox => whirl_runtime_process::Isolation::sandbox(None),
     };
-    ProcessFactory::new(ProcessFactoryConfig::new(
-        work_dir,
-        manifest.clone(),
-        isolation,
-    ))
-    .context("cannot prepare the runtime directory")
+    let mut cfg = ProcessFactoryConfig::new(work_dir, manifest.clone(), isolation);
+    cfg.network = network;
+    cfg.api_on_gateway = api_on_gateway;
+    ProcessFactory::new(cfg).context("cannot prepare the runtime directory")
+}
+
+/// The action network (`action_network = egress` with sandbox isolation); `None` for loopback
+/// only, or with plain processes (which share the host's network anyway). `api_port` is the
+/// API's port actions call; `allow` opens addresses the policy would refuse (a cluster's
+/// controllers).
+pub(crate) async fn start_action_network(
+    invoker: &InvokerRoleConfig,
+    api_port: u16,
+    allow: Vec<ipnet::IpNet>,
+) -> Result<Option<Arc<Egress>>> {
+    if invoker.action_network == ActionNetwork::None || invoker.isolation == Isolation::None {
+        return Ok(None);
+    }
+    let mut allowed = invoker.egress_allow.clone();
+    allowed.extend(allow);
+    let mut cfg = EgressConfig::new(
+        EgressPolicy::new(allowed, invoker.egress_deny.clone()),
+        api_port,
+    );
+    if let Some(r) = &invoker.resolv_conf {
+        cfg.resolv_conf = r.clone();
+    }
+    let egress = Egress::start(cfg)
+        .await
+        .context("cannot set up the action network (action_network = egress)")?;
+    Ok(Some(Arc::new(egress)))
+}
+
+/// The banner line about the action network.
+pub(crate) fn print_action_network(egress: Option<&Egress>) {
+    match egress {
+        Some(e) => {
+            let info = e.info();
+            println!(
+                "Action network: egress ({} slot {}), API host for actions: {}",
+                info.mechanism,
+                info.slot,
+                e.api_host()
+            );
+        }
+        None => println!("Action network: none"),
+    }
+}
+
+/// Every sandbox is gone: remove the bridge and tables, restore the host settings.
+pub(crate) async fn stop_action_network(egress: Option<Arc<Egress>>) {
+    if let Some(e) = egress {
+        let _ = tokio::task::spawn_blocking(move || e.stop()).await;
+    }
 }
 
 /// The kinds a controller accepts: those the runtime manifest found on this machine.

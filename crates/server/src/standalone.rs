@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use whirl_config::{InvokerRoleConfig, StandaloneConfig};
 use whirl_core::keys::GUEST_KEY;
-use whirl_runtime_process::RuntimeManifest;
+use whirl_runtime_process::{NetworkMode, RuntimeManifest};
 use whirl_store::Stores;
 
 use crate::parts::{self, Buses};
@@ -20,8 +20,8 @@ pub fn run(config: StandaloneConfig) -> Result<()> {
     tokio_runtime()?.block_on(serve(config))
 }
 
-/// Open the stores, bootstrap the well-known namespaces, start the invoker and the controller,
-/// print the banner and serve until SIGINT or SIGTERM.
+/// Open the stores, bootstrap the well-known namespaces, start the action network, the invoker
+/// and the controller, print the banner and serve until SIGINT or SIGTERM.
 pub async fn serve(config: StandaloneConfig) -> Result<()> {
     let data_dir = &config.common.data_dir;
     std::fs::create_dir_all(data_dir)
@@ -38,25 +38,61 @@ pub async fn serve(config: StandaloneConfig) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let addr: SocketAddr = listener.local_addr()?;
-    let api_host = config
-        .invoker
-        .api_host
-        .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
+    let api_host = format!("http://{addr}");
+    let egress = parts::start_action_network(&config.invoker, addr.port(), Vec::new()).await?;
+    // Sandboxes reach the API on the gateway (unless the API already listens everywhere).
+    let gateway_listener = match egress.as_ref().and_then(|e| e.api_listen()) {
+        Some(gw) if !addr.ip().is_unspecified() => Some(
+            tokio::net::TcpListener::bind(gw)
+                .await
+                .with_context(|| format!("cannot listen on {gw} (the API host for actions)"))?,
+        ),
+        _ => None,
+    };
+    let network = match &egress {
+        Some(e) => NetworkMode::Egress(e.clone()),
+        None => NetworkMode::Loopback,
+    };
+    let actions_api_host = config.invoker.api_host.clone().unwrap_or(api_host.clone());
 
-    let (app, running) = wire(&config, stores, &manifest, stem_cells, &api_host).await?;
+    let (app, running) = wire(
+        &config,
+        stores,
+        &manifest,
+        stem_cells,
+        &actions_api_host,
+        network,
+    )
+    .await?;
     println!("Whirl standalone is running.");
-    println!("API host: http://{addr}");
+    println!("API host: {api_host}");
     println!("Data dir: {}", data_dir.display());
     let kinds: Vec<&str> = manifest.kinds.iter().map(|k| k.kind.as_str()).collect();
     println!("Runtimes: {}", kinds.join(", "));
+    parts::print_action_network(egress.as_deref());
     println!("Guest key: {GUEST_KEY}");
     println!("Configure wsk (or use `whirl` as the client):");
-    println!("  wsk property set --apihost http://{addr} --auth {GUEST_KEY}");
+    println!("  wsk property set --apihost {api_host} --auth {GUEST_KEY}");
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let gateway = gateway_listener.map(|l| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            axum::serve(l, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.changed().await;
+                })
+                .await
+        })
+    });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(parts::shutdown_signal())
         .await;
+    let _ = stop_tx.send(true);
+    if let Some(g) = gateway {
+        let _ = g.await;
+    }
     running.shutdown().await;
+    parts::stop_action_network(egress).await;
     served.context("server failed")?;
     println!("Whirl standalone stopped.");
     Ok(())
@@ -84,6 +120,7 @@ async fn wire(
     manifest: &RuntimeManifest,
     stem_cells: Vec<(String, u32, u32)>,
     api_host: &str,
+    network: NetworkMode,
 ) -> Result<(axum::Router, Running)> {
     // On the in-process bus the config accepts only the ids 0 (see `StandaloneConfig`).
     let invoker_id = whirl_bus::InvokerId(config.invoker.invoker_id.unwrap_or(0));
@@ -99,6 +136,8 @@ async fn wire(
         &config.invoker,
         manifest,
         &config.common.data_dir.join("runtime"),
+        network,
+        true,
     )?;
     let InvokerRoleConfig {
         user_memory_mb,
