@@ -37,15 +37,37 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
     let stem_cells = parts::stem_cells(&config.invoker.stem_cells, &manifest)?;
     // Several invokers on one host keep their work files apart.
     let work_dir = config.common.data_dir.join(format!("{id}")).join("runtime");
-    // Actions call the controllers at `api_host`: the policy lets them through even where the
-    // controllers' addresses are in a range it refuses (a cluster network is usually private).
+    // Actions call the controllers at `api_host`. Where the action network has a gateway (root)
+    // and the API speaks plain HTTP, this invoker relays the gateway's API port to the
+    // controllers, so actions reach them even when they run on this host (whose addresses the
+    // policy refuses). Otherwise the policy lets the controllers' addresses through.
     let (api_port, api_addrs) = api_addresses(&api_host).await?;
-    let egress = parts::start_action_network(&config.invoker, api_port, api_addrs).await?;
+    let plain_http = api_host.starts_with("http://");
+    let egress = parts::start_action_network(
+        &config.invoker,
+        api_port,
+        if plain_http {
+            Vec::new()
+        } else {
+            api_addrs.clone()
+        },
+    )
+    .await?;
+    let relay = match egress.as_ref().and_then(|e| e.api_listen()) {
+        Some(gw) if plain_http => Some(relay_api(gw, api_addrs.clone(), api_port).await?),
+        _ => None,
+    };
     let network = match &egress {
         Some(e) => whirl_runtime_process::NetworkMode::Egress(e.clone()),
         None => whirl_runtime_process::NetworkMode::Loopback,
     };
-    let factory = parts::process_factory(&config.invoker, &manifest, &work_dir, network, false)?;
+    let factory = parts::process_factory(
+        &config.invoker,
+        &manifest,
+        &work_dir,
+        network,
+        relay.is_some(),
+    )?;
     let bus = Buses::open(&config.common).await?;
     let health = match config.invoker.health_port {
         Some(port) => {
@@ -80,6 +102,9 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
     parts::print_action_network(egress.as_deref());
     parts::shutdown_signal().await;
     invoker.shutdown().await;
+    if let Some(r) = relay {
+        r.abort();
+    }
     parts::stop_action_network(egress).await;
     if let Some(h) = health {
         h.abort();
@@ -87,6 +112,43 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
     bus.close().await;
     println!("Whirl {id} stopped.");
     Ok(())
+}
+
+/// Relays TCP connections from the action network's gateway (`gw`) to the first of the
+/// controllers' `addrs` that accepts, on `port`: the actions' way to the API.
+async fn relay_api(
+    gw: std::net::SocketAddr,
+    addrs: Vec<ipnet::IpNet>,
+    port: u16,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(gw)
+        .await
+        .with_context(|| format!("cannot listen on {gw} (the API host for actions)"))?;
+    let targets: Arc<Vec<std::net::SocketAddr>> = Arc::new(
+        addrs
+            .iter()
+            .map(|n| std::net::SocketAddr::new(n.addr(), port))
+            .collect(),
+    );
+    Ok(tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                // Out of descriptors, say: let the actions' connections drain first.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            };
+            let targets = targets.clone();
+            tokio::spawn(async move {
+                for t in targets.iter() {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(t).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        return;
+                    }
+                }
+                tracing::warn!("no controller answered on the API host for an action");
+            });
+        }
+    }))
 }
 
 /// The port of the API URL `api_host` and the addresses its host name has now (as host-sized
