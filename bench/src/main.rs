@@ -58,7 +58,8 @@ struct RunArgs {
     /// smoke run are not meaningful.
     #[arg(long)]
     smoke: bool,
-    /// Comma-separated scenarios: floor, B1, B2, B3, B4, B5, B6, B9, CP (default: all).
+    /// Comma-separated scenarios: floor, B1, B2, B3, B4, B5, B6, B9, CP, WEB, COMP, CONC, ALRM,
+    /// CLUSTER (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// The JSON to write (default: bench/results/<date>.json for a full run of every scenario,

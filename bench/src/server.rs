@@ -149,3 +149,88 @@ impl Whirl {
         Ok((!bad.is_empty()).then(|| bad.join("\n")))
     }
 }
+
+/// A `whirl controller` or `whirl invoker` of the CLUSTER scenario; killed when dropped.
+#[derive(Debug)]
+pub struct Role {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Role {
+    /// Starts `bin <args>` with its stderr in `log` and waits (60 s) for a stdout line starting
+    /// with `ready`, which it returns (after the prefix).
+    pub async fn start(
+        bin: &Path,
+        args: &[String],
+        log: &Path,
+        ready: &str,
+    ) -> Result<(Role, String)> {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let found = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(rest) = line.strip_prefix(ready) {
+                    return Ok::<_, anyhow::Error>(Some(rest.trim().to_string()));
+                }
+            }
+            Ok(None)
+        })
+        .await;
+        let rest = match found {
+            Ok(Ok(Some(r))) => r,
+            other => {
+                let _ = child.kill().await;
+                let logs = std::fs::read_to_string(log).unwrap_or_default();
+                bail!(
+                    "whirl {} did not print {ready:?} ({other:?}); its stderr:\n{}",
+                    args.first().map(String::as_str).unwrap_or(""),
+                    logs.lines().rev().take(20).collect::<Vec<_>>().join("\n")
+                );
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok((
+            Role {
+                child,
+                log: log.to_path_buf(),
+            },
+            rest,
+        ))
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// SIGTERM, then SIGKILL after 15 s. Returns the errors the process logged, if any.
+    pub async fn stop(mut self) -> Option<String> {
+        if let Some(pid) = self.child.id() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        if tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = self.child.kill().await;
+        }
+        let logs = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let bad: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("ERROR") || l.contains("panicked"))
+            .take(10)
+            .collect();
+        (!bad.is_empty()).then(|| bad.join("\n"))
+    }
+}

@@ -26,6 +26,7 @@ mod b4_cold;
 mod b5_prewarm;
 mod b6_sandbox;
 mod b9_burst;
+mod cluster;
 mod compositions;
 mod concurrency;
 mod cp_control_plane;
@@ -39,6 +40,7 @@ pub const PY_NOOP: &str = "def main(a): return {}\n";
 /// Scenario ids in run order.
 pub const ALL: &[&str] = &[
     "floor", "B6", "B1", "B2", "B3", "CP", "WEB", "COMP", "CONC", "ALRM", "NET", "B4", "B9", "B5",
+    "CLUSTER",
 ];
 
 pub fn title(id: &str) -> &'static str {
@@ -57,6 +59,7 @@ pub fn title(id: &str) -> &'static str {
         "ALRM" => "ALRM alarm fire jitter: a per-second cron alarm next to a bare timer",
         "WEB" => "WEB web action GET .json and API route, next to the blocking invoke (c=1, c=32)",
         "NET" => "NET a warm action's HTTP GET to a test host, next to the same GET from the host",
+        "CLUSTER" => "CLUSTER controller + 1-3 invokers as processes over PostgreSQL and NATS, next to standalone (c=1, c=16)",
         _ => "",
     }
 }
@@ -379,6 +382,7 @@ impl Ctx {
             "ALRM" => self.alrm(&mut s).await,
             "CONC" => self.conc(&mut s).await,
             "NET" => self.net(&mut s).await,
+            "CLUSTER" => self.cluster(&mut s).await,
             other => Err(anyhow::anyhow!("unknown scenario {other}")),
         };
         if let Err(e) = r {

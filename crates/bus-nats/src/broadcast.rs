@@ -212,26 +212,31 @@ pub(crate) async fn publish_invalidation(inner: &Inner, msg: CacheInvalidation) 
             Ok(ack) => ack.await,
             Err(e) => Err(e),
         };
-        stored.map(|_| ())
+        stored.map(|ack| ack.sequence)
     };
     let result = inner
         .timed(what, async {
             match once().await {
-                Ok(()) => Ok(Ok(())),
+                Ok(seq) => Ok(Ok(seq)),
                 // The stream is gone (a server that lost its store): set it up again.
                 Err(e) if e.kind() == PublishErrorKind::StreamNotFound => Ok(Err(e)),
                 Err(e) => Err(inner.error(what, e)),
             }
         })
         .await?;
-    if result.is_err() {
-        inner.ensure_invalidation_stream().await?;
-        inner
-            .timed(what, async {
-                once().await.map_err(|e| inner.error(what, e))
-            })
-            .await?;
-    }
+    let seq = match result {
+        Ok(seq) => seq,
+        Err(_) => {
+            inner.ensure_invalidation_stream().await?;
+            inner
+                .timed(what, async {
+                    once().await.map_err(|e| inner.error(what, e))
+                })
+                .await?
+        }
+    };
+    // Stored: return once the other controllers have handled it (read-your-writes).
+    crate::coherence::wait_for_peers(inner, seq).await;
     Ok(())
 }
 
@@ -242,6 +247,18 @@ struct InvalidationFeed {
     messages: Option<push::Ordered>,
     /// The next stream sequence this feed expects (where a recreated consumer starts).
     next_seq: u64,
+    /// The last sequence handled by the reader (see `coherence`), and the task answering
+    /// publishers about it.
+    handled: tokio::sync::watch::Sender<u64>,
+    id: String,
+    responder: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for InvalidationFeed {
+    fn drop(&mut self) {
+        self.responder.abort();
+        self.inner.subs().own_feeds.remove(&self.id);
+    }
 }
 
 impl std::fmt::Debug for InvalidationFeed {
@@ -280,16 +297,33 @@ async fn open_invalidations(inner: &Inner, start: Option<u64>) -> Result<(push::
 pub(crate) async fn invalidations(inner: &Arc<Inner>) -> Result<Box<dyn Feed<CacheInvalidation>>> {
     inner.check_ready()?;
     let (messages, next_seq) = open_invalidations(inner, None).await?;
+    // Everything before the subscription counts as handled (the subscriber's caches are newer).
+    let (handled, handled_rx) = tokio::sync::watch::channel(next_seq.saturating_sub(1));
+    let id = inner.client.new_inbox();
+    inner.subs().own_feeds.insert(id.clone());
+    let responder = crate::coherence::serve_feed(inner, id.clone(), handled_rx);
     Ok(Box::new(InvalidationFeed {
         inner: inner.clone(),
         messages: Some(messages),
         next_seq,
+        handled,
+        id,
+        responder,
     }))
 }
 
 #[async_trait]
 impl Feed<CacheInvalidation> for InvalidationFeed {
     async fn next(&mut self) -> Option<CacheInvalidation> {
+        // Called again: the reader has handled everything returned so far.
+        let done = self.next_seq.saturating_sub(1);
+        self.handled.send_if_modified(|h| {
+            let newer = done > *h;
+            if newer {
+                *h = done;
+            }
+            newer
+        });
         loop {
             if self.inner.is_closed() {
                 return None;

@@ -86,6 +86,7 @@ use whirl_bus::{
 
 mod activations;
 mod broadcast;
+mod coherence;
 mod names;
 mod redact;
 #[cfg(feature = "testing")]
@@ -169,6 +170,10 @@ struct Subscriptions {
     /// delivery holds it) and whether a feed is open.
     invokers: HashMap<InvokerId, (Weak<InvokerState>, bool)>,
     controllers: HashSet<ControllerId>,
+    /// Ids of this bus's own invalidation feeds (its writes evicted their caches already).
+    own_feeds: HashSet<String>,
+    /// Invalidation feeds heard from, with when (see `coherence`).
+    feeds_seen: HashMap<String, tokio::time::Instant>,
 }
 
 impl std::fmt::Debug for NatsBus {
@@ -281,6 +286,7 @@ pub async fn connect_with(url: &str, prefix: &str, config: NatsConfig) -> Result
         }),
     };
     bus.inner.ensure_invalidation_stream().await?;
+    coherence::watch_feeds(&bus.inner);
     Ok(bus)
 }
 

@@ -66,6 +66,16 @@ impl Names {
     pub(crate) fn invalidation_subject(&self) -> String {
         format!("{}.invalidation", self.prefix)
     }
+
+    /// Core NATS subject of "have you handled invalidation S?" requests (see `coherence`).
+    pub(crate) fn invalidation_sync_subject(&self) -> String {
+        format!("{}.invalidation_sync", self.prefix)
+    }
+
+    /// Core NATS subject where invalidation feeds announce themselves (see `coherence`).
+    pub(crate) fn invalidation_feeds_subject(&self) -> String {
+        format!("{}.invalidation_feeds", self.prefix)
+    }
 }
 
 #[cfg(test)]

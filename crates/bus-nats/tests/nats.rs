@@ -610,3 +610,50 @@ async fn invalidations_published_while_a_controller_is_cut_off_still_reach_it() 
     assert_eq!(arrives(&mut invs).await.ids, vec!["guest/b".to_string()]);
     stays_quiet(&mut invs, Duration::from_millis(500)).await;
 }
+
+/// Read-your-writes across controllers: an invalidation's publish returns only once another
+/// live controller's feed has handled it (its reader called `next` again after evicting), so a
+/// client that reads through that controller right after the write never gets the old entity.
+/// A feed that does not read delays a publish (at most about a second), never fails it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalidation_publish_returns_once_other_controllers_have_handled_it() {
+    let nats = server();
+    let prefix = unique_prefix("coherent");
+    let writer = bus(&nats, &prefix, fast()).await;
+    let reader = bus(&nats, &prefix, fast()).await;
+    let mut feed = reader.invalidations().await.unwrap();
+    // The reader evicts slowly; `evicted` holds the ids it has finished with.
+    let evicted = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = evicted.clone();
+    let reading = tokio::spawn(async move {
+        while let Some(m) = feed.next().await {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            log.lock().unwrap().extend(m.ids);
+        }
+    });
+    // The writer hears of the reader's feed (announced every second).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    for id in ["guest/a", "guest/b", "guest/c"] {
+        finishes(writer.invalidation_publisher().publish(CacheInvalidation {
+            from: ControllerId(0),
+            ids: vec![id.into()],
+        }))
+        .await
+        .unwrap();
+        assert!(
+            evicted.lock().unwrap().contains(&id.to_string()),
+            "the publish of {id} returned before the other controller handled it"
+        );
+    }
+    // A subscriber that stops reading: publishes still succeed.
+    reading.abort();
+    let mut idle = reader.invalidations().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    finishes(writer.invalidation_publisher().publish(CacheInvalidation {
+        from: ControllerId(0),
+        ids: vec!["guest/d".into()],
+    }))
+    .await
+    .unwrap();
+    assert_eq!(arrives(&mut idle).await.ids, vec!["guest/d".to_string()]);
+}

@@ -34,6 +34,7 @@ pub fn activation(controller: ControllerId, invoker: InvokerId, id: &str) -> Act
         invoker,
         action_id: "guest/pkg/hello".into(),
         revision: 3,
+        updated: 1_700_000_000_000,
         version: "0.0.2".into(),
         binding: Some("guest/bound".into()),
         user: Invoker {

@@ -50,6 +50,11 @@ pub struct ActivationMessage {
     /// Store id of the action: `ns/name` or `ns/pkg/name`.
     pub action_id: String,
     pub revision: u64,
+    /// The action document's `updated` (epoch ms) at `revision`. An action deleted and created
+    /// again starts over at revision 1, so the pair names the code; 0 when not known (the
+    /// invoker then goes by the revision alone).
+    #[serde(default)]
+    pub updated: i64,
     pub version: String,
     /// `ns/pkg` binding the action was invoked through, if any.
     pub binding: Option<String>,

@@ -107,8 +107,8 @@ pub struct InvokerFlags {
     /// own address; a cluster invoker must be told].
     #[arg(long, value_name = "URL")]
     pub api_host: Option<String>,
-    /// Port of the invoker's `GET /ping` and `GET /health` [env: WHIRL_HEALTH_PORT]
-    /// [default: none].
+    /// Port of the invoker's `GET /ping` and `GET /health`, 0 picks a free one (printed as
+    /// `Health port: N`) [env: WHIRL_HEALTH_PORT] [default: none].
     #[arg(long, value_name = "PORT")]
     pub health_port: Option<String>,
     /// The network actions see: `egress` (outside networks under the policy, and the API host

@@ -181,14 +181,42 @@ struct AnnouncingStore {
     announce: Arc<dyn Publisher<CacheInvalidation>>,
 }
 
+/// How long an announcement that could not be published (the bus is down) is retried: the
+/// other controllers would serve the old entity until their next restart otherwise.
+const ANNOUNCE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl AnnouncingStore {
     async fn announce(&self, id: &str) {
         let msg = CacheInvalidation {
             from: self.controller,
             ids: vec![id.to_string()],
         };
-        if let Err(e) = self.announce.publish(msg).await {
-            tracing::warn!(error = %e, id, "cannot announce an entity change to other controllers");
+        if let Err(e) = self.announce.publish(msg.clone()).await {
+            tracing::warn!(error = %e, id,
+                "cannot announce an entity change to other controllers yet: retrying");
+            tokio::spawn(announce_later(self.announce.clone(), msg));
+        }
+    }
+}
+
+/// Publish `msg` once the bus takes it (pausing 0.2 s doubling up to 5 s between attempts),
+/// for up to [`ANNOUNCE_PATIENCE`].
+async fn announce_later(announce: Arc<dyn Publisher<CacheInvalidation>>, msg: CacheInvalidation) {
+    let deadline = tokio::time::Instant::now() + ANNOUNCE_PATIENCE;
+    let mut pause = std::time::Duration::from_millis(200);
+    loop {
+        tokio::time::sleep(pause).await;
+        match announce.publish(msg.clone()).await {
+            Ok(()) => {
+                tracing::info!(ids = ?msg.ids, "announced an entity change after a bus outage");
+                return;
+            }
+            Err(e) if tokio::time::Instant::now() >= deadline => {
+                tracing::error!(error = %e, ids = ?msg.ids,
+                    "gave up announcing an entity change: other controllers may serve it stale");
+                return;
+            }
+            Err(_) => pause = (pause * 2).min(std::time::Duration::from_secs(5)),
         }
     }
 }

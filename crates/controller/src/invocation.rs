@@ -409,6 +409,7 @@ pub async fn invoke(
         invoker,
         action_id,
         revision: inv.action.rev,
+        updated: inv.action.action.updated,
         version: inv.action.action.version.clone(),
         binding: inv.action.binding.clone(),
         user: Invoker {

@@ -176,9 +176,10 @@ async fn send_test(state: &AppState, invoker: InvokerId) -> Result<(), String> {
         .get(&id, false)
         .await
         .map_err(|e| e.to_string())?;
-    let (rev, version) = match stored {
+    let (rev, updated, version) = match stored {
         Some(e) => (
             e.rev,
+            e.doc.get("updated").and_then(|v| v.as_i64()).unwrap_or(0),
             e.doc
                 .get("version")
                 .and_then(|v| v.as_str())
@@ -187,6 +188,7 @@ async fn send_test(state: &AppState, invoker: InvokerId) -> Result<(), String> {
         ),
         None => {
             let name = id.rsplit('/').next().unwrap_or_default().to_string();
+            let updated = now_millis();
             let action = whirl_core::entity::WhiskAction {
                 namespace: SYSTEM.into(),
                 name: name.clone(),
@@ -203,7 +205,7 @@ async fn send_test(state: &AppState, invoker: InvokerId) -> Result<(), String> {
                 annotations: vec![KeyValue::new("exec", json!(BLACKBOX))],
                 parameters: vec![],
                 limits: ActionLimitRanges::default().defaults(),
-                updated: now_millis(),
+                updated,
             };
             let doc = serde_json::to_value(&action).map_err(|e| e.to_string())?;
             let put = stores
@@ -214,7 +216,7 @@ async fn send_test(state: &AppState, invoker: InvokerId) -> Result<(), String> {
                         kind: EntityKind::Action,
                         path: SYSTEM.into(),
                         name,
-                        updated: now_millis(),
+                        updated,
                         doc,
                         code: Some("#!/bin/sh\necho '{\"healthy\": true}'\n".into()),
                     },
@@ -222,7 +224,7 @@ async fn send_test(state: &AppState, invoker: InvokerId) -> Result<(), String> {
                 )
                 .await;
             match put {
-                Ok(rev) => (rev, "0.0.1".to_string()),
+                Ok(rev) => (rev, updated, "0.0.1".to_string()),
                 // Another controller created it meanwhile: next round.
                 Err(e) => return Err(e.to_string()),
             }
@@ -237,6 +239,7 @@ async fn send_test(state: &AppState, invoker: InvokerId) -> Result<(), String> {
         invoker,
         action_id: id,
         revision: rev,
+        updated,
         version,
         binding: None,
         user: RunAs {

@@ -72,8 +72,19 @@ struct LoadedAction {
     revision: u64,
 }
 
-/// The action documents the invoker runs, cached by (id, revision).
-type ActionCache = Mutex<HashMap<(String, u64), Arc<LoadedAction>>>;
+impl LoadedAction {
+    /// Which code this is: the revision, told apart from the same revision number of an
+    /// earlier incarnation of the action (deleted, then created again, it starts over at 1) by
+    /// the document's `updated`. Keys warm containers.
+    fn incarnation(&self) -> u64 {
+        // An odd multiplier mixes `updated` bijectively; equal revisions of different
+        // incarnations never collide.
+        self.revision ^ (self.action.updated as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+}
+
+/// The action documents the invoker runs, cached by (id, revision, updated).
+type ActionCache = Mutex<HashMap<(String, u64, i64), Arc<LoadedAction>>>;
 
 /// How often the invoker pings the controllers (OpenWhisk: every second).
 const PING_INTERVAL: Duration = Duration::from_secs(1);
@@ -235,16 +246,62 @@ async fn consume(shared: Arc<Shared>, mut feed: Box<dyn Feed<Delivery>>) {
 /// was offline that long): it runs only if no record exists yet.
 const STALE_AFTER_MS: i64 = 10_000;
 
-/// Whether `msg` already has its final record.
-async fn recorded(shared: &Shared, msg: &ActivationMessage) -> bool {
-    matches!(
-        shared
-            .stores
-            .activations
-            .get(&msg.user.namespace, &msg.activation_id)
-            .await,
-        Ok(Some(_))
-    )
+/// Whether `msg` already has its final record. A store that cannot answer is asked again
+/// until it can (see [`STORE_PATIENCE`]): guessing "no" would replace a real record.
+async fn recorded(shared: &Shared, msg: &ActivationMessage) -> Option<bool> {
+    let activations = &shared.stores.activations;
+    retry_store("look up the record", &msg.activation_id, || {
+        activations.get(&msg.user.namespace, &msg.activation_id)
+    })
+    .await
+    .map(|r| r.is_some())
+}
+
+/// How long the invoker keeps trying a store that fails (an outage): it holds the delivery
+/// meanwhile (the bus is told the work is in progress), so the record of an activation that
+/// ran is written once the store is back, not lost. Past this the delivery is left
+/// unacknowledged: the bus redelivers it later and the redelivery records it as interrupted.
+const STORE_PATIENCE: Duration = Duration::from_secs(600);
+
+/// `op` until it succeeds or fails otherwise than with a backend error, pausing between
+/// attempts (0.2 s doubling up to 5 s), for up to [`STORE_PATIENCE`]; `None` if the store
+/// never came back.
+async fn retry_store<T, F, Fut>(what: &str, activation_id: &str, mut op: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, whirl_store::StoreError>>,
+{
+    let deadline = tokio::time::Instant::now() + STORE_PATIENCE;
+    let mut pause = Duration::from_millis(200);
+    let mut warned = false;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if warned {
+                    tracing::info!(%activation_id, "the store is back: {what} done");
+                }
+                return Some(v);
+            }
+            Err(whirl_store::StoreError::Backend(e)) => {
+                if tokio::time::Instant::now() + pause > deadline {
+                    tracing::error!(%activation_id, error = %e,
+                        "cannot {what}: the store failed for too long; left to a redelivery");
+                    return None;
+                }
+                if !warned {
+                    tracing::warn!(%activation_id, error = %e,
+                        "cannot {what} yet: retrying until the store is back");
+                    warned = true;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => {
+                tracing::error!(%activation_id, error = %e, "cannot {what}");
+                return None;
+            }
+        }
+    }
 }
 
 /// A delivery of a durable bus made again (this invoker, or the one before it with this id,
@@ -252,9 +309,14 @@ async fn recorded(shared: &Shared, msg: &ActivationMessage) -> bool {
 /// never runs again (OpenWhisk is at most once). It ends with a whisk error record unless it
 /// has its record already.
 async fn redelivered(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
-    if recorded(&shared, &msg).await {
-        ack.ack().await;
-        return;
+    match recorded(&shared, &msg).await {
+        Some(true) => {
+            ack.ack().await;
+            return;
+        }
+        Some(false) => {}
+        // The store never answered: leave the delivery to a later redelivery.
+        None => return,
     }
     tracing::warn!(activation_id = %msg.activation_id,
         "redelivered activation: recorded as interrupted, not run again");
@@ -270,11 +332,17 @@ async fn redelivered(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
 
 /// A first delivery that waited long: run it unless its controller gave it up meanwhile.
 async fn stale(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
-    if msg.store && recorded(&shared, &msg).await {
-        tracing::info!(activation_id = %msg.activation_id,
-            "activation given up by its controller before it arrived: not run");
-        ack.ack().await;
-        return;
+    if msg.store {
+        match recorded(&shared, &msg).await {
+            Some(true) => {
+                tracing::info!(activation_id = %msg.activation_id,
+                    "activation given up by its controller before it arrived: not run");
+                ack.ack().await;
+                return;
+            }
+            Some(false) => {}
+            None => return,
+        }
     }
     activate(shared, msg, ack).await;
 }
@@ -360,11 +428,18 @@ async fn add_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
     }
 }
 
-/// The action to run for a message naming revision `rev`. The store keeps the newest revision
-/// only, so an activation in flight during an update runs the newer code: the result carries
-/// the revision it actually is, and everything (cache, warm container key) uses that one.
-async fn load_action(shared: &Shared, id: &str, rev: u64) -> Option<Arc<LoadedAction>> {
-    let key = (id.to_string(), rev);
+/// The action to run for a message naming revision `rev` of the document `updated` at that
+/// time (0: unknown). The store keeps the newest revision only, so an activation in flight
+/// during an update runs the newer code: the result carries the revision it actually is, and
+/// everything (cache, warm container key) uses that one. `updated` keeps a re-created action's
+/// revision 1 apart from the deleted one's.
+async fn load_action(
+    shared: &Shared,
+    id: &str,
+    rev: u64,
+    updated: i64,
+) -> Option<Arc<LoadedAction>> {
+    let key = (id.to_string(), rev, updated);
     if let Some(a) = shared
         .actions
         .lock()
@@ -384,11 +459,12 @@ async fn load_action(shared: &Shared, id: &str, rev: u64) -> Option<Arc<LoadedAc
         if m.len() >= 1024 {
             m.clear();
         }
-        m.insert((id.to_string(), entry.revision), entry.clone());
-        if rev != entry.revision {
+        let own = (id.to_string(), entry.revision, entry.action.updated);
+        if key != own {
             // What a message naming `rev` runs now (the store has no older code to give).
-            m.insert((id.to_string(), rev), entry.clone());
+            m.insert(key, entry.clone());
         }
+        m.insert(own, entry.clone());
     }
     Some(entry)
 }
@@ -442,7 +518,7 @@ fn failure(status: ActivationStatus, message: &str, start: i64, wait_time: i64) 
 }
 
 async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
-    let loaded = load_action(&shared, &msg.action_id, msg.revision).await;
+    let loaded = load_action(&shared, &msg.action_id, msg.revision, msg.updated).await;
     let (record, annotations_limits) = match loaded {
         None => {
             let now = now_millis();
@@ -520,7 +596,7 @@ async fn finish(
     };
     let whisk_error = doc.response.status() == ActivationStatus::WhiskError;
     // The result travels only to a waiter; a non-blocking caller reads the stored record.
-    let record = if msg.blocking { doc_json } else { None };
+    let record = if msg.blocking { doc_json.clone() } else { None };
     if let Err(e) = shared
         .completions
         .publish(CompletionMessage {
@@ -536,9 +612,30 @@ async fn finish(
     {
         tracing::warn!(error = %e, activation_id = %msg.activation_id, "cannot publish the completion");
     }
-    if let Some(stored) = stored {
-        if let Err(e) = stored.await {
-            tracing::error!(error = %e, activation_id = %msg.activation_id, "cannot store the activation record");
+    if let (Some(stored), Some(doc_json)) = (stored, doc_json) {
+        if stored.await.is_err() {
+            // The store is down: write the record again until it is back (the delivery stays
+            // held), so that an activation that ran never ends without its record.
+            let activations = &shared.stores.activations;
+            let rewritten = retry_store("store the activation record", &msg.activation_id, || {
+                activations.put(ActivationRecord {
+                    activation_id: msg.activation_id.clone(),
+                    namespace: msg.user.namespace.clone(),
+                    entity_path: activation_entity_path(
+                        &msg.user.namespace,
+                        &msg.action_id,
+                        msg.binding.as_deref(),
+                    ),
+                    start: doc.start,
+                    end: doc.end,
+                    doc: doc_json.clone(),
+                })
+            })
+            .await;
+            if rewritten.is_none() {
+                // Not acknowledged: the bus redelivers it, and the redelivery records it.
+                return;
+            }
         }
     }
     // Acknowledged only now: the record is stored and the controller told.
@@ -597,11 +694,12 @@ async fn execute(
     let (action, code) = (&loaded.action, loaded.code.as_deref());
     let memory = u32::try_from(action.limits.memory).unwrap_or(u32::MAX);
     // Keyed by the revision of the code this container gets, not the message's (see
-    // `load_action`): a container never runs code other than its key says.
+    // `load_action`), and by its incarnation: a container never runs code other than its key
+    // says.
     let key = WarmKey {
         namespace: msg.user.namespace.clone(),
         action_id: msg.action_id.clone(),
-        revision: loaded.revision,
+        revision: loaded.incarnation(),
     };
     let stem: StemKey = (kind.to_string(), memory);
     // Activations at once per container: the action's `limits.concurrency` where the backend

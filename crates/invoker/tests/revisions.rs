@@ -89,23 +89,33 @@ impl Container for EchoCode {
 }
 
 fn action(code: &str) -> NewEntity {
+    action_at(code, 1)
+}
+
+/// Action `guest/a` with `code`, written at `updated`.
+fn action_at(code: &str, updated: i64) -> NewEntity {
     NewEntity {
         id: "guest/a".into(),
         kind: EntityKind::Action,
         path: "guest".into(),
         name: "a".into(),
-        updated: 1,
+        updated,
         doc: json!({
             "namespace": "guest", "name": "a", "version": "0.0.1", "publish": false,
             "exec": {"kind": "nodejs:20"}, "annotations": [], "parameters": [],
             "limits": {"timeout": 60000, "memory": 256, "logs": 10, "concurrency": 1},
-            "updated": 1
+            "updated": updated
         }),
         code: Some(code.into()),
     }
 }
 
 fn message(id: &str, revision: u64) -> ActivationMessage {
+    message_at(id, revision, 1)
+}
+
+/// A message for revision `revision` of the action document written at `updated`.
+fn message_at(id: &str, revision: u64, updated: i64) -> ActivationMessage {
     ActivationMessage {
         transaction_id: "t".into(),
         activation_id: id.into(),
@@ -113,6 +123,7 @@ fn message(id: &str, revision: u64) -> ActivationMessage {
         invoker: InvokerId(0),
         action_id: "guest/a".into(),
         revision,
+        updated,
         version: "0.0.1".into(),
         binding: None,
         user: Invoker {
@@ -174,5 +185,58 @@ async fn an_activation_in_flight_during_an_update_runs_and_caches_the_revision_i
     for id in ["a1", "a2", "a3"] {
         assert!(stores.activations.get("guest", id).await.unwrap().is_some());
     }
+    invoker.shutdown().await;
+}
+
+/// An action deleted and created again starts over at revision 1: the invoker runs the new
+/// code (not its cached document or a warm container of the old one), told apart by the
+/// document's `updated` the message carries.
+#[tokio::test]
+async fn a_re_created_action_runs_its_new_code_not_the_deleted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = whirl_store::sqlite::open(&dir.path().join("w.db")).unwrap();
+    assert_eq!(
+        stores
+            .entities
+            .put(action_at("old", 1000), None)
+            .await
+            .unwrap(),
+        1
+    );
+    let bus = InProcessBus::new();
+    let mut completions = bus.completions(ControllerId(0)).await.unwrap();
+    let factory = Arc::new(EchoCodeFactory::default());
+    let invoker = InvokerService::start(
+        InvokerConfig::default(),
+        stores.clone(),
+        factory.clone(),
+        &bus,
+    )
+    .await
+    .unwrap();
+    let publish = bus.activation_publisher();
+    publish.publish(message_at("b1", 1, 1000)).await.unwrap();
+    assert_eq!(result_of(&mut completions).await, json!({"code": "old"}));
+
+    stores.entities.delete("guest/a", 1).await.unwrap();
+    assert_eq!(
+        stores
+            .entities
+            .put(action_at("new", 2000), None)
+            .await
+            .unwrap(),
+        1
+    );
+    publish.publish(message_at("b2", 1, 2000)).await.unwrap();
+    assert_eq!(result_of(&mut completions).await, json!({"code": "new"}));
+    // Its own container: the warm one holds the old code.
+    assert_eq!(factory.created.load(Ordering::SeqCst), 2);
+    publish.publish(message_at("b3", 1, 2000)).await.unwrap();
+    assert_eq!(result_of(&mut completions).await, json!({"code": "new"}));
+    assert_eq!(
+        factory.created.load(Ordering::SeqCst),
+        2,
+        "warm reuse of the new one"
+    );
     invoker.shutdown().await;
 }

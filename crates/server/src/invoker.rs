@@ -74,6 +74,8 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
             let listener = tokio::net::TcpListener::bind(("0.0.0.0", port))
                 .await
                 .with_context(|| format!("cannot listen on health_port {port}"))?;
+            // The port it got (health_port 0 picks a free one).
+            println!("Health port: {}", listener.local_addr()?.port());
             let app = Router::new()
                 .route("/ping", get(|| async { Json(json!({"ping": "pong"})) }))
                 .route("/health", get(healthy))
