@@ -29,6 +29,14 @@
 //!   how thousands of activation records per second are stored with full durability.
 //!   The writer thread exits when the last handle to the store is dropped (the channel closes); the
 //!   drop waits for it to finish its current batch.
+//!
+//!   A batch made only of activation records handed over with [`ActivationStore::enqueue`] (which
+//!   nobody waits on: the invoker answers its caller while the record commits) lingers up to
+//!   [`LINGER`] for more before it commits. At a few thousand invokes per second that turns one
+//!   commit (a writer wake-up and some 20 KB of WAL pages) per record into one per several: about
+//!   a tenth of the server's CPU per warm invoke and one context switch fewer (measured at c=1).
+//!   Nothing waits for the linger: any other write ends it at once, and so does a read, which
+//!   first asks the writer to flush (see `settled`).
 //! * **Reads** run on tokio's blocking pool ([`tokio::task::spawn_blocking`]) on one of at most
 //!   [`READERS`] read connections (a semaphore bounds the concurrency; connections are opened lazily
 //!   and reused). Read connections are `query_only`.
@@ -72,6 +80,8 @@ pub const DEFAULT_FILE_NAME: &str = "whirl.db";
 pub const READERS: usize = 4;
 /// Maximum number of write operations committed together.
 pub const MAX_BATCH: usize = 1024;
+/// How long a batch of enqueued activation records waits for more before it commits.
+pub const LINGER: Duration = Duration::from_millis(2);
 /// How long a connection waits for a lock held by another connection or process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -244,11 +254,12 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.submit(fsync, op).await
+        self.submit(fsync, false, op).await
     }
 
-    /// Hand `op` to the writer now; the future resolves after its batch commits.
-    fn submit<T, F>(&self, fsync: bool, op: F) -> StoreFuture<T>
+    /// Hand `op` to the writer now; the future resolves after its batch commits. With `linger`,
+    /// its batch may wait up to [`LINGER`] for more before committing (nobody waits on it).
+    fn submit<T, F>(&self, fsync: bool, linger: bool, op: F) -> StoreFuture<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -263,6 +274,7 @@ impl SqliteStore {
                     result: None,
                     reply,
                     fsync,
+                    linger,
                     seq: *seq + 1,
                 });
                 match sender.send(job) {
@@ -288,6 +300,10 @@ impl SqliteStore {
         let target = *self.submitted.lock().unwrap_or_else(|e| e.into_inner());
         if *self.committed.borrow() >= target {
             return;
+        }
+        // A lingering batch commits now rather than keep the read waiting.
+        if let Some(sender) = &self.writer {
+            let _ = sender.send(Box::new(Flush));
         }
         let mut rx = self.committed.clone();
         // An error means the writer is gone; the read then reports its own failure.
@@ -509,6 +525,10 @@ impl ReadPool {
 trait WriteJob: Send {
     /// Whether the commit containing this job must be fsynced.
     fn fsync(&self) -> bool;
+    /// Whether its batch may wait for more (see [`LINGER`]).
+    fn linger(&self) -> bool {
+        false
+    }
     fn run(&mut self, conn: &Connection) -> bool;
     fn finish(self: Box<Self>, commit_error: Option<&str>);
     /// Order of submission (see `SqliteStore::submitted`).
@@ -520,7 +540,27 @@ struct Job<T, F> {
     result: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
     fsync: bool,
+    linger: bool,
     seq: u64,
+}
+
+/// Commits the current batch now (a read waits for it); writes nothing itself.
+struct Flush;
+
+impl WriteJob for Flush {
+    fn fsync(&self) -> bool {
+        false
+    }
+
+    fn run(&mut self, _: &Connection) -> bool {
+        true
+    }
+
+    fn finish(self: Box<Self>, _: Option<&str>) {}
+
+    fn seq(&self) -> u64 {
+        0
+    }
 }
 
 impl<T, F> WriteJob for Job<T, F>
@@ -530,6 +570,10 @@ where
 {
     fn fsync(&self) -> bool {
         self.fsync
+    }
+
+    fn linger(&self) -> bool {
+        self.linger
     }
 
     fn seq(&self) -> u64 {
@@ -577,6 +621,15 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
+        // Only enqueued activation records so far: wait a little for more (see `LINGER`).
+        let until = std::time::Instant::now() + LINGER;
+        while batch.len() < MAX_BATCH && batch.iter().all(|j| j.linger()) {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
         let need_full = batch.iter().any(|j| j.fsync());
         if need_full != full {
             let pragma = if need_full {
@@ -591,7 +644,14 @@ fn writer_loop(
         }
         let last = batch.iter().map(|j| j.seq()).max().unwrap_or(0);
         run_batch(&conn, &mut batch);
-        committed.send_replace(last);
+        // Never backwards: a batch of only a flush carries no sequence number.
+        committed.send_if_modified(|c| {
+            let newer = last > *c;
+            if newer {
+                *c = last;
+            }
+            newer
+        });
     }
     tracing::debug!("store writer stopped");
     if let Err((_, e)) = conn.close() {
@@ -1009,7 +1069,7 @@ impl ActivationStore for SqliteStore {
             Ok(r) => r,
             Err(e) => return Box::pin(async move { Err(e) }),
         };
-        self.submit(false, move |conn| {
+        self.submit(false, true, move |conn| {
             let ctx = |e| backend(&format!("put activation {}", row.activation_id), e);
             conn.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO activations ({ACTIVATION_COLUMNS}) \
