@@ -172,6 +172,9 @@ pub struct InvokerRoleConfig {
 const PATH: &str = "a path";
 const URL: &str = "a URL";
 const ID: &str = "an instance number (0, 1, ...)";
+const INVOKER_ID: &str = "an instance number from 0 to 1023";
+/// The largest invoker id: controllers keep a slot per id up to the highest they hear of.
+pub const MAX_INVOKER_ID: u32 = 1023;
 
 /// [`CommonConfig`] being layered.
 #[derive(Debug, Clone, Default)]
@@ -445,7 +448,13 @@ impl Layer for InvokerLayer {
             "egress_allow" => add_cidrs(&mut self.egress_allow, parse::cidrs(raw, at)?, at),
             "egress_deny" => add_cidrs(&mut self.egress_deny, parse::cidrs(raw, at)?, at),
             "resolv_conf" => self.resolv_conf = Some(parse::path(raw, at, PATH)?),
-            "invoker_id" => self.invoker_id = Some(parse::unsigned(raw, at, ID)?),
+            "invoker_id" => {
+                let id: u32 = parse::unsigned(raw, at, INVOKER_ID)?;
+                if id > MAX_INVOKER_ID {
+                    return Err(raw.invalid(at, INVOKER_ID));
+                }
+                self.invoker_id = Some(id);
+            }
             "api_host" => {
                 let url = parse::text(raw, at, "an http:// or https:// URL")?;
                 if !(url.starts_with("http://") || url.starts_with("https://")) {

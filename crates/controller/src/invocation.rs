@@ -82,16 +82,21 @@ impl Activations {
         self.in_flight().remove(id);
     }
 
-    /// The activations to give up: past their deadline, or placed on an offline invoker.
+    /// The activations to give up: past their deadline, or placed on an offline invoker at
+    /// least `stale` ago.
     pub(crate) fn take_lost(
         &self,
         now: tokio::time::Instant,
         offline: &[whirl_bus::InvokerId],
+        stale: std::time::Duration,
     ) -> Vec<(String, InFlight)> {
         let mut map = self.in_flight();
         let lost: Vec<String> = map
             .iter()
-            .filter(|(_, f)| f.deadline <= now || offline.contains(&f.invoker))
+            .filter(|(_, f)| {
+                f.deadline <= now
+                    || (offline.contains(&f.invoker) && now.duration_since(f.placed) >= stale)
+            })
             .map(|(id, _)| id.clone())
             .collect();
         lost.into_iter()
@@ -387,6 +392,7 @@ pub async fn invoke(
     })?;
     let tracked = InFlight {
         invoker,
+        placed: tokio::time::Instant::now(),
         namespace: inv.who.namespace.clone(),
         deadline: tokio::time::Instant::now() + ack_timeout(inv.action.action.limits.timeout),
         lost: store_enabled(&inv.who).then(|| LostRecord {
@@ -426,7 +432,20 @@ pub async fn invoke(
         store: store_enabled(&inv.who),
     };
     if wait.is_zero() {
-        if msg.store {
+        let store = msg.store;
+        acts.throttles.started(&inv.who.namespace);
+        acts.track(&id, tracked);
+        if acts.publisher.publish(msg).await.is_err() {
+            acts.untrack(&id);
+            acts.throttles.completed(&inv.who.namespace);
+            acts.balancer.release(&id);
+            return Err(unavailable());
+        }
+        // Published, so it runs; the marker (written before the caller is answered) makes sure
+        // it ends with a record even if its owner stops before writing one. Written after the
+        // publish, so that a publish that fails leaves no marker behind; one that comes after
+        // the record is ignored by the store.
+        if store {
             let kind = inv.action.action.exec.kind.clone();
             let marked = match pending_record(&inv, &id, accepted_at, &kind) {
                 Ok(marker) => state
@@ -435,21 +454,13 @@ pub async fn invoke(
                     .activations
                     .put_pending(marker, &owner)
                     .await
-                    .map_err(ApiError::from),
-                Err(e) => Err(e),
+                    .map_err(|e| e.to_string()),
+                Err(_) => Err("cannot build the marker".into()),
             };
             if let Err(e) = marked {
-                acts.balancer.release(&id);
-                return Err(e);
+                tracing::error!(activation_id = %id, error = %e,
+                    "cannot write the pending marker; the activation runs without one");
             }
-        }
-        acts.throttles.started(&inv.who.namespace);
-        acts.track(&id, tracked);
-        if acts.publisher.publish(msg).await.is_err() {
-            acts.untrack(&id);
-            acts.throttles.completed(&inv.who.namespace);
-            acts.balancer.release(&id);
-            return Err(unavailable());
         }
         return Ok((id, Waited::Accepted));
     }

@@ -69,6 +69,8 @@ pub(crate) struct Inner {
     pub(crate) activations: invocation::Activations,
     pub(crate) caches: Arc<entity_cache::Caches>,
     pub(crate) alarms: feeds::Alarms,
+    /// For its connection state (supervision).
+    pub(crate) bus: Arc<dyn Bus>,
 }
 
 /// Shared state of all handlers.
@@ -103,6 +105,7 @@ impl AppState {
                     .with_controllers(controllers),
                 caches: caches.clone(),
                 alarms: feeds::Alarms::default(),
+                bus: bus.clone(),
             }),
         };
         tokio::spawn(invocation::completion_loop(state.clone(), completions));

@@ -25,13 +25,17 @@ use whirl_core::runtimes::{BLACKBOX, NATIVE_IMAGE};
 use whirl_core::{ids, messages, now_millis};
 use whirl_store::{ActivationRecord, EntityKind, NewEntity};
 
-use crate::balancer::{InvokerState, Outcome};
+use crate::balancer::{InvokerState, Outcome, OFFLINE_AFTER};
 use crate::AppState;
 
 /// How often the supervisor looks.
 const TICK: Duration = Duration::from_secs(1);
 /// How often an unusable invoker gets a test action.
 const TEST_EVERY: Duration = Duration::from_secs(3);
+/// An activation on an offline invoker is given up only once it is this old: its invoker, if
+/// it comes back, then checks for a record before running what it finds this old (the
+/// invoker's stale delay, on the same clock: the activation's acceptance).
+const STALE_AFTER: Duration = Duration::from_secs(10);
 /// The namespace of the test actions (OpenWhisk's).
 const SYSTEM: &str = "whisk.system";
 
@@ -100,6 +104,8 @@ impl LostRecord {
 #[derive(Debug, Clone)]
 pub(crate) struct InFlight {
     pub invoker: InvokerId,
+    /// When it was accepted.
+    pub placed: Instant,
     /// The namespace whose concurrency count it holds.
     pub namespace: String,
     pub deadline: Instant,
@@ -110,9 +116,13 @@ pub(crate) struct InFlight {
 /// Run the supervisor until the process ends.
 pub(crate) async fn run(state: AppState) {
     let mut last_test = Instant::now() - TEST_EVERY;
+    let mut bus_down_since: Option<Instant> = None;
     loop {
         tokio::time::sleep(TICK).await;
-        give_up_lost(&state).await;
+        if !state.inner.bus.connected() {
+            bus_down_since = Some(Instant::now());
+        }
+        give_up_lost(&state, bus_down_since).await;
         if last_test.elapsed() >= TEST_EVERY {
             last_test = Instant::now();
             for invoker in state.inner.activations.balancer.needs_test() {
@@ -125,41 +135,59 @@ pub(crate) async fn run(state: AppState) {
 }
 
 /// Give up the activations past their deadline or on an offline invoker.
-async fn give_up_lost(state: &AppState) {
+/// `bus_down_since`: when this controller last saw its bus disconnected. While it is, and for
+/// the offline delay after, it cannot tell a silent invoker from its own lost pings, so it
+/// gives up nothing for being on an "offline" invoker.
+async fn give_up_lost(state: &AppState, bus_down_since: Option<Instant>) {
     let acts = &state.inner.activations;
-    let offline: Vec<InvokerId> = acts
-        .balancer
-        .invokers()
-        .into_iter()
-        .filter(|(_, s)| *s == InvokerState::Offline)
-        .map(|(id, _)| id)
-        .collect();
+    let bus_trusted = bus_down_since.is_none_or(|t| t.elapsed() > OFFLINE_AFTER);
+    let offline: Vec<InvokerId> = if bus_trusted {
+        acts.balancer
+            .invokers()
+            .into_iter()
+            .filter(|(_, s)| *s == InvokerState::Offline)
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let now = Instant::now();
-    for (id, f) in acts.take_lost(now, &offline) {
+    for (id, f) in acts.take_lost(now, &offline, STALE_AFTER) {
         let timed_out = f.deadline <= now;
         tracing::warn!(activation_id = %id, invoker = %f.invoker, timed_out,
             "no completion from the invoker: the activation is given up");
         acts.throttles.completed(&f.namespace);
         acts.balancer.release(&id);
-        if timed_out {
-            acts.balancer.outcome(f.invoker, Outcome::Timeout);
-        }
-        let record = f.lost.as_ref().and_then(|l| l.record(&id));
-        if let Some(rec) = &record {
-            let stores = state.stores();
-            match stores.activations.get(&rec.namespace, &id).await {
-                Ok(None) => {
-                    if let Err(e) = stores.activations.put(rec.clone()).await {
-                        tracing::error!(activation_id = %id, error = %e, "cannot record a lost activation");
-                    }
+        let Some(lost) = f.lost.as_ref().and_then(|l| l.record(&id)) else {
+            if timed_out {
+                acts.balancer.outcome(f.invoker, Outcome::Timeout);
+            }
+            acts.wake(&id, None);
+            continue;
+        };
+        // Written only where no record exists: one that arrived meanwhile (its completion
+        // lost) stands, and is what a waiter gets.
+        let stores = state.stores();
+        let record = match stores.activations.put_if_absent(lost.clone()).await {
+            Ok(true) => {
+                if timed_out {
+                    acts.balancer.outcome(f.invoker, Outcome::Timeout);
                 }
-                Ok(Some(_)) => {}
-                Err(e) => {
-                    tracing::error!(activation_id = %id, error = %e, "cannot record a lost activation")
+                Some(lost.doc)
+            }
+            Ok(false) => {
+                acts.balancer.outcome(f.invoker, Outcome::Success);
+                match stores.activations.get(&lost.namespace, &id).await {
+                    Ok(Some(stored)) => Some(stored.doc),
+                    _ => None,
                 }
             }
-        }
-        acts.wake(&id, record.map(|r| r.doc));
+            Err(e) => {
+                tracing::error!(activation_id = %id, error = %e, "cannot record a lost activation");
+                None
+            }
+        };
+        acts.wake(&id, record);
     }
 }
 
@@ -259,6 +287,7 @@ async fn send_test(state: &AppState, invoker: InvokerId) -> Result<(), String> {
         &activation_id,
         InFlight {
             invoker,
+            placed: Instant::now(),
             namespace: SYSTEM.into(),
             deadline: Instant::now() + ack_timeout(0),
             lost: None,

@@ -101,6 +101,27 @@ struct Shared {
     /// When the last activation started executing (`now_millis`); stem-cell replacements wait
     /// for a quiet moment.
     last_start: std::sync::atomic::AtomicI64,
+    /// Activations taken from the bus and not finished (a drain at shutdown waits for them).
+    active: AtomicU64,
+    drained: tokio::sync::Notify,
+}
+
+/// Counts one activation as active for its lifetime.
+struct Active(Arc<Shared>);
+
+impl Active {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.active.fetch_add(1, Ordering::SeqCst);
+        Active(shared.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        if self.0.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.drained.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -116,6 +137,8 @@ impl std::fmt::Debug for Shared {
 pub struct Invoker {
     shared: Arc<Shared>,
     tasks: JoinSet<()>,
+    /// The task taking activations from the bus (stopped first at shutdown).
+    consumer: tokio::task::AbortHandle,
 }
 
 impl Invoker {
@@ -145,6 +168,8 @@ impl Invoker {
             actions: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             last_start: std::sync::atomic::AtomicI64::new(0),
+            active: AtomicU64::new(0),
+            drained: tokio::sync::Notify::new(),
             instance: format!("{:x}", now_millis()),
         });
         let mut tasks = JoinSet::new();
@@ -155,14 +180,18 @@ impl Invoker {
         };
         pings.publish(ping.clone()).await?;
         tasks.spawn(heartbeat(pings, ping));
-        tasks.spawn(consume(shared.clone(), feed));
+        let consumer = tasks.spawn(consume(shared.clone(), feed));
         tasks.spawn(janitor(shared.clone()));
         for (kind, count, memory) in shared.config.stem_cells.clone() {
             for _ in 0..count {
                 tasks.spawn(add_stem_cell(shared.clone(), kind.clone(), memory));
             }
         }
-        Ok(Self { shared, tasks })
+        Ok(Self {
+            shared,
+            tasks,
+            consumer,
+        })
     }
 
     pub fn pool_stats(&self) -> pool::PoolStats {
@@ -171,7 +200,29 @@ impl Invoker {
 
     /// Stop: no new work, destroy every container (idle, paused, stem cells), and remove any
     /// sandbox still left (running activations are cut off).
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        self.shutdown_after(Duration::ZERO).await;
+    }
+
+    /// Stop taking activations, give the running ones up to `drain` to finish (their records
+    /// and completions go out, the invoker keeps pinging meanwhile), then stop like
+    /// [`Invoker::shutdown`]. What a durable bus still holds for this invoker waits there.
+    pub async fn shutdown_after(mut self, drain: Duration) {
+        self.consumer.abort();
+        let deadline = tokio::time::Instant::now() + drain;
+        loop {
+            let notified = self.shared.drained.notified();
+            let active = self.shared.active.load(Ordering::SeqCst);
+            if active == 0 {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(active, "stopping with activations still running");
+                break;
+            }
+            tracing::info!(active, "waiting for running activations to finish");
+            let _ = tokio::time::timeout_at(deadline, notified).await;
+        }
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
         for c in self.shared.pool.close() {
@@ -231,14 +282,19 @@ async fn consume(shared: Arc<Shared>, mut feed: Box<dyn Feed<Delivery>>) {
         let span = tracing::debug_span!("activation", activation_id = %message.activation_id,
             namespace = %message.user.namespace, action = %message.action_id,
             transid = %message.transaction_id);
+        let active = Active::new(&shared);
         let shared = shared.clone();
-        if ack.is_redelivered() {
-            tokio::spawn(redelivered(shared, message, ack).instrument(span));
-        } else if now_millis() - message.accepted_at > STALE_AFTER_MS {
-            tokio::spawn(stale(shared, message, ack).instrument(span));
-        } else {
-            tokio::spawn(activate(shared, message, ack).instrument(span));
-        }
+        let work = async move {
+            if ack.is_redelivered() {
+                redelivered(shared, message, ack).await;
+            } else if now_millis() - message.accepted_at > STALE_AFTER_MS {
+                stale(shared, message, ack).await;
+            } else {
+                activate(shared, message, ack).await;
+            }
+            drop(active);
+        };
+        tokio::spawn(work.instrument(span));
     }
 }
 
@@ -327,7 +383,8 @@ async fn redelivered(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
         now,
         now - msg.accepted_at,
     );
-    finish(&shared, &msg, run, None, ack).await;
+    // Not this invoker's failure: the one that had it stopped.
+    finish(&shared, &msg, run, None, ack, false).await;
 }
 
 /// A first delivery that waited long: run it unless its controller gave it up meanwhile.
@@ -433,12 +490,15 @@ async fn add_stem_cell(shared: Arc<Shared>, kind: String, memory: u32) {
 /// during an update runs the newer code: the result carries the revision it actually is, and
 /// everything (cache, warm container key) uses that one. `updated` keeps a re-created action's
 /// revision 1 apart from the deleted one's.
+/// `Err` when the store stayed unavailable (see [`retry_store`]): the activation is left to a
+/// redelivery rather than recorded as a failure of this invoker.
 async fn load_action(
     shared: &Shared,
     id: &str,
     rev: u64,
     updated: i64,
-) -> Option<Arc<LoadedAction>> {
+    activation_id: &str,
+) -> Result<Option<Arc<LoadedAction>>, ()> {
     let key = (id.to_string(), rev, updated);
     if let Some(a) = shared
         .actions
@@ -446,10 +506,19 @@ async fn load_action(
         .ok()
         .and_then(|m| m.get(&key).cloned())
     {
-        return Some(a);
+        return Ok(Some(a));
     }
-    let stored = shared.stores.entities.get(id, true).await.ok()??;
-    let action: WhiskAction = serde_json::from_value(stored.doc).ok()?;
+    let stored = retry_store("load the action", activation_id, || {
+        shared.stores.entities.get(id, true)
+    })
+    .await
+    .ok_or(())?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let Ok(action) = serde_json::from_value::<WhiskAction>(stored.doc) else {
+        return Ok(None);
+    };
     let entry = Arc::new(LoadedAction {
         action,
         code: stored.code,
@@ -466,7 +535,7 @@ async fn load_action(
         }
         m.insert(own, entry.clone());
     }
-    Some(entry)
+    Ok(Some(entry))
 }
 
 /// The runtime kind that runs an action, or the developer error when the container backend
@@ -518,7 +587,19 @@ fn failure(status: ActivationStatus, message: &str, start: i64, wait_time: i64) 
 }
 
 async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
-    let loaded = load_action(&shared, &msg.action_id, msg.revision, msg.updated).await;
+    let loaded = load_action(
+        &shared,
+        &msg.action_id,
+        msg.revision,
+        msg.updated,
+        &msg.activation_id,
+    )
+    .await;
+    let Ok(loaded) = loaded else {
+        // Not acknowledged: a durable bus redelivers it (recorded as interrupted); otherwise
+        // its pending marker or its controller's supervision records it.
+        return;
+    };
     let (record, annotations_limits) = match loaded {
         None => {
             let now = now_millis();
@@ -553,18 +634,21 @@ async fn activate(shared: Arc<Shared>, msg: ActivationMessage, ack: Ack) {
         record,
         annotations_limits.as_deref().map(|e| &e.action),
         ack,
+        true,
     )
     .await;
 }
 
 /// Record an activation's end: build and store its record, tell the issuing controller, then
 /// acknowledge the delivery.
+/// `blame`: a whisk error counts against this invoker's health at the controller.
 async fn finish(
     shared: &Shared,
     msg: &ActivationMessage,
     run: Run,
     action: Option<&WhiskAction>,
     ack: Ack,
+    blame: bool,
 ) {
     let doc = build_record(msg, run, action);
     // Serialised once: the same bytes are stored and handed to a blocking waiter.
@@ -594,7 +678,7 @@ async fn finish(
     } else {
         None
     };
-    let whisk_error = doc.response.status() == ActivationStatus::WhiskError;
+    let whisk_error = blame && doc.response.status() == ActivationStatus::WhiskError;
     // The result travels only to a waiter; a non-blocking caller reads the stored record.
     let record = if msg.blocking { doc_json.clone() } else { None };
     if let Err(e) = shared

@@ -25,6 +25,8 @@ const MAX_IN_FLIGHT: usize = 256;
 const MAX_PER_CLIENT: usize = 32;
 /// TCP connections at once.
 const MAX_TCP: usize = 64;
+/// TCP connections one sandbox may hold at once.
+const MAX_TCP_PER_CLIENT: usize = 8;
 /// How long one upstream server gets to answer.
 const UPSTREAM_WAIT: Duration = Duration::from_secs(2);
 /// How long a TCP client may stay idle.
@@ -195,11 +197,38 @@ async fn ask_udp(query: &[u8], upstreams: &[SocketAddr]) -> Option<Vec<u8>> {
 
 async fn serve_tcp(listener: TcpListener, up: Arc<Upstreams>) {
     let slots = Arc::new(Semaphore::new(MAX_TCP));
+    // Connections per sandbox address: no sandbox takes all the slots from its neighbours.
+    let per_client: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
+        Arc::default();
     loop {
-        let Ok((conn, _)) = listener.accept().await else {
+        let Ok((conn, peer)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
+        let client = peer.ip();
+        {
+            let mut m = per_client.lock().unwrap_or_else(|e| e.into_inner());
+            let n = m.entry(client).or_insert(0);
+            if *n >= MAX_TCP_PER_CLIENT {
+                drop(conn);
+                continue;
+            }
+            *n += 1;
+        }
+        let release = {
+            let per_client = per_client.clone();
+            move || {
+                let mut m = per_client.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(n) = m.get_mut(&client) {
+                    *n -= 1;
+                    if *n == 0 {
+                        m.remove(&client);
+                    }
+                }
+            }
+        };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
+            release();
             drop(conn);
             continue;
         };
@@ -207,6 +236,7 @@ async fn serve_tcp(listener: TcpListener, up: Arc<Upstreams>) {
         tokio::spawn(async move {
             let _ = relay_tcp(conn, &up).await;
             drop(permit);
+            release();
         });
     }
 }

@@ -153,6 +153,7 @@ fn policy_sets(s: &mut String, policy: &EgressPolicy, extra_deny: &[IpNet]) {
     deny.extend_from_slice(extra_deny);
     for (name, nets) in [
         ("never", &never),
+        ("api", &policy.api),
         ("deny", &deny),
         ("allow", &policy.allow),
         ("default_deny", &default),
@@ -171,11 +172,21 @@ fn policy_sets(s: &mut String, policy: &EgressPolicy, extra_deny: &[IpNet]) {
 }
 
 /// The rules judging a new destination (jumped to once the source is known to be a sandbox).
-fn policy_rules(s: &mut String) {
+fn policy_rules(s: &mut String, policy: &EgressPolicy) {
     s.push_str(
         "    ip daddr @never4 jump refuse\n\
-         \x20   ip6 daddr @never6 jump refuse\n\
-         \x20   ip daddr @deny4 jump refuse\n\
+         \x20   ip6 daddr @never6 jump refuse\n",
+    );
+    if !policy.api.is_empty() {
+        let port = policy.api_port;
+        let _ = writeln!(
+            s,
+            "    ip daddr @api4 tcp dport {port} accept\n\
+             \x20   ip6 daddr @api6 tcp dport {port} accept"
+        );
+    }
+    s.push_str(
+        "    ip daddr @deny4 jump refuse\n\
          \x20   ip6 daddr @deny6 jump refuse\n\
          \x20   ip daddr @allow4 accept\n\
          \x20   ip6 daddr @allow6 accept\n\
@@ -286,7 +297,7 @@ impl HostRules<'_> {
              \x20   ct state established,related accept"
         );
         flow_rules(&mut s);
-        policy_rules(&mut s);
+        policy_rules(&mut s, policy);
         s.push_str("    accept\n  }\n");
         let _ = writeln!(
             s,
@@ -351,7 +362,7 @@ impl InsideRules<'_> {
             self.dns
         );
         flow_rules(&mut s);
-        policy_rules(&mut s);
+        policy_rules(&mut s, self.policy);
         s.push_str("    accept\n  }\n");
         s.push_str(
             "  chain input {\n\

@@ -68,6 +68,13 @@ pub struct EgressPolicy {
     pub allow: Vec<IpNet>,
     /// Ranges closed (wins over `allow`).
     pub deny: Vec<IpNet>,
+    /// A remote API (a cluster's controllers): these addresses are reachable on `api_port`
+    /// (TCP) only, even where the lists above refuse them; the never-reachable classes and the
+    /// host's own addresses still win.
+    #[serde(default)]
+    pub api: Vec<IpNet>,
+    #[serde(default)]
+    pub api_port: u16,
 }
 
 /// Why a destination is refused, or that it is admitted.
@@ -101,7 +108,16 @@ impl EgressPolicy {
         EgressPolicy {
             allow: allow.iter().map(IpNet::trunc).collect(),
             deny: deny.iter().map(IpNet::trunc).collect(),
+            api: Vec::new(),
+            api_port: 0,
         }
+    }
+
+    /// The policy with the remote API at `addrs` (host addresses), TCP port `port`.
+    pub fn with_remote_api(mut self, addrs: Vec<IpNet>, port: u16) -> Self {
+        self.api = addrs;
+        self.api_port = port;
+        self
     }
 
     /// Steps 3 to 7 of the module's order for `ip` (the API host and the host's own addresses

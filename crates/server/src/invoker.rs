@@ -37,22 +37,13 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
     let stem_cells = parts::stem_cells(&config.invoker.stem_cells, &manifest)?;
     // Several invokers on one host keep their work files apart.
     let work_dir = config.common.data_dir.join(format!("{id}")).join("runtime");
-    // Actions call the controllers at `api_host`. Where the action network has a gateway (root)
-    // and the API speaks plain HTTP, this invoker relays the gateway's API port to the
-    // controllers, so actions reach them even when they run on this host (whose addresses the
-    // policy refuses). Otherwise the policy lets the controllers' addresses through.
+    // Actions call the controllers at `api_host`: the policy lets them reach the controllers'
+    // addresses on the API port only. Where the action network has a gateway (root) and the API
+    // speaks plain HTTP, this invoker also relays the gateway's API port to the controllers, so
+    // actions reach them even when they run on this host (whose addresses the policy refuses).
     let (api_port, api_addrs) = api_addresses(&api_host).await?;
     let plain_http = api_host.starts_with("http://");
-    let egress = parts::start_action_network(
-        &config.invoker,
-        api_port,
-        if plain_http {
-            Vec::new()
-        } else {
-            api_addrs.clone()
-        },
-    )
-    .await?;
+    let egress = parts::start_action_network(&config.invoker, api_port, api_addrs.clone()).await?;
     let relay = match egress.as_ref().and_then(|e| e.api_listen()) {
         Some(gw) if plain_http => Some(relay_api(gw, api_addrs.clone(), api_port).await?),
         _ => None,
@@ -103,7 +94,9 @@ pub async fn serve(config: InvokerConfig) -> Result<()> {
     println!("Whirl {id} is running.");
     parts::print_action_network(egress.as_deref());
     parts::shutdown_signal().await;
-    invoker.shutdown().await;
+    // Running activations finish first (up to the longest an action may run), their records
+    // and completions going out, so a rolling restart cuts nothing off.
+    invoker.shutdown_after(DRAIN).await;
     if let Some(r) = relay {
         r.abort();
     }
@@ -177,6 +170,10 @@ async fn api_addresses(api_host: &str) -> Result<(u16, Vec<ipnet::IpNet>)> {
         .collect();
     Ok((port, addrs))
 }
+
+/// How long a stopping invoker waits for its running activations: OpenWhisk's longest action
+/// time limit.
+const DRAIN: Duration = Duration::from_secs(300);
 
 /// 200 when the store answers and the bus is connected, else 503.
 async fn healthy(

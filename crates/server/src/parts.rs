@@ -154,22 +154,19 @@ pub(crate) fn process_factory(
 
 /// The action network (`action_network = egress` with sandbox isolation); `None` for loopback
 /// only, or with plain processes (which share the host's network anyway). `api_port` is the
-/// API's port actions call; `allow` opens addresses the policy would refuse (a cluster's
-/// controllers).
+/// API's port actions call; `remote_api`, the addresses of a cluster's controllers, which
+/// actions may reach on that port (TCP) only, whatever the lists say.
 pub(crate) async fn start_action_network(
     invoker: &InvokerRoleConfig,
     api_port: u16,
-    allow: Vec<ipnet::IpNet>,
+    remote_api: Vec<ipnet::IpNet>,
 ) -> Result<Option<Arc<Egress>>> {
     if invoker.action_network == ActionNetwork::None || invoker.isolation == Isolation::None {
         return Ok(None);
     }
-    let mut allowed = invoker.egress_allow.clone();
-    allowed.extend(allow);
-    let mut cfg = EgressConfig::new(
-        EgressPolicy::new(allowed, invoker.egress_deny.clone()),
-        api_port,
-    );
+    let policy = EgressPolicy::new(invoker.egress_allow.clone(), invoker.egress_deny.clone())
+        .with_remote_api(remote_api, api_port);
+    let mut cfg = EgressConfig::new(policy, api_port);
     if let Some(r) = &invoker.resolv_conf {
         cfg.resolv_conf = r.clone();
     }

@@ -448,6 +448,19 @@ impl ActivationStore for PgStore {
         self.enqueue(record).await
     }
 
+    async fn put_if_absent(&self, record: ActivationRecord) -> Result<bool> {
+        let _guard = self.inner.inflight.start();
+        let params = activation_params(record);
+        let written = self
+            .execute(
+                "put activation if absent",
+                queries::PUT_ACTIVATION_IF_ABSENT,
+                &params,
+            )
+            .await?;
+        Ok(written > 0)
+    }
+
     fn enqueue(&self, record: ActivationRecord) -> StoreFuture<()> {
         let runtime = match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle,

@@ -172,6 +172,15 @@ pub(crate) const PUT_ACTIVATION: &str = "INSERT INTO activations \
      entity_path = EXCLUDED.entity_path, start_ms = EXCLUDED.start_ms, \
      end_ms = EXCLUDED.end_ms, doc = EXCLUDED.doc, pending_owner = NULL";
 
+/// Insert a record unless one exists (a pending marker with the same id becomes the record).
+pub(crate) const PUT_ACTIVATION_IF_ABSENT: &str = "INSERT INTO activations \
+     (activation_id, namespace, entity_path, start_ms, end_ms, doc, pending_owner) \
+     VALUES ($1, $2, $3, $4, $5, $6, NULL) \
+     ON CONFLICT (activation_id) DO UPDATE SET namespace = EXCLUDED.namespace, \
+     entity_path = EXCLUDED.entity_path, start_ms = EXCLUDED.start_ms, \
+     end_ms = EXCLUDED.end_ms, doc = EXCLUDED.doc, pending_owner = NULL \
+     WHERE activations.pending_owner IS NOT NULL";
+
 /// Insert or replace a pending marker, unless the record already exists. `ON CONFLICT` waits for
 /// a concurrent insert of the same id and then checks the committed row, so a marker can never
 /// overwrite a record, however the two writes interleave.

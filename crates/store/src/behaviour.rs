@@ -30,6 +30,7 @@ pub async fn run_all(stores: &Stores) {
     activation_list_filters(stores).await;
     activation_pending(stores).await;
     activation_pending_per_owner(stores).await;
+    activation_put_if_absent(stores).await;
     activation_enqueue_read_your_writes(stores).await;
     activation_concurrent_puts(stores, 200).await;
     auth_namespaces(stores).await;
@@ -718,6 +719,36 @@ pub async fn activation_pending(stores: &Stores) {
 }
 
 const OWNER: &str = "invoker0";
+
+/// `put_if_absent` writes a record where there is none or only a pending marker, and never
+/// replaces a record.
+pub async fn activation_put_if_absent(stores: &Stores) {
+    let s = &stores.activations;
+    let ns = unique("absent");
+    let a = activation(&ns, &format!("{ns}/a"), 10);
+    assert!(ok(s.put_if_absent(a.clone()).await, "put a if absent"));
+    assert_eq!(
+        ok(s.get(&ns, &a.activation_id).await, "get a"),
+        Some(a.clone())
+    );
+    let mut other = a.clone();
+    other.doc = shared(json!({"other": true}));
+    assert!(!ok(s.put_if_absent(other).await, "a again"));
+    assert_eq!(
+        ok(s.get(&ns, &a.activation_id).await, "get a"),
+        Some(a.clone())
+    );
+    // A pending marker gives way, and is no longer pending.
+    let b = activation(&ns, &format!("{ns}/b"), 20);
+    ok(s.put_pending(b.clone(), OWNER).await, "put pending b");
+    let mut lost = b.clone();
+    lost.doc = shared(json!({"lost": true}));
+    assert!(ok(s.put_if_absent(lost.clone()).await, "lost b"));
+    assert_eq!(ok(s.get(&ns, &b.activation_id).await, "get b"), Some(lost));
+    assert!(ok(s.pending(OWNER).await, "pending")
+        .iter()
+        .all(|r| r.activation_id != b.activation_id));
+}
 
 /// A record being enqueued is seen by every read issued after `enqueue` returned, before its
 /// future is awaited; the future then reports success.

@@ -174,6 +174,11 @@ pub trait ActivationStore: Send + Sync + std::fmt::Debug {
     async fn list(&self, query: &ActivationQuery) -> Result<Vec<ActivationRecord>>;
     /// Count matching records (ignores skip and limit).
     async fn count(&self, query: &ActivationQuery) -> Result<u64>;
+    /// Insert `record` unless a record with its id exists already (a pending marker is
+    /// replaced); returns whether it was written. Atomic: a record written concurrently is
+    /// never overwritten (used for the record of an activation given up by its controller,
+    /// which may still arrive from its invoker).
+    async fn put_if_absent(&self, record: ActivationRecord) -> Result<bool>;
     /// Remember an accepted activation that has no record yet (a crash leaves it pending).
     /// `owner` is the instance that will write its record (`invoker0`, or `controller0` for a
     /// composition the controller runs): after a crash only that owner finishes it, so one

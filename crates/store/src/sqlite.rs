@@ -293,6 +293,37 @@ impl SqliteStore {
         })
     }
 
+    /// Insert or replace an activation record (and clear its pending marker); with `linger`
+    /// its batch may wait for more (see [`LINGER`]).
+    fn write_record(&self, record: ActivationRecord, linger: bool) -> StoreFuture<()> {
+        let row = match ActivationRow::new(record) {
+            Ok(r) => r,
+            Err(e) => return Box::pin(async move { Err(e) }),
+        };
+        self.submit(false, linger, move |conn| {
+            let ctx = |e| backend(&format!("put activation {}", row.activation_id), e);
+            conn.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO activations ({ACTIVATION_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            ))
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    row.activation_id,
+                    row.namespace,
+                    row.entity_path,
+                    row.start,
+                    row.end,
+                    row.doc.as_str()
+                ])
+            })
+            .map_err(ctx)?;
+            conn.prepare_cached("DELETE FROM pending_activations WHERE activation_id = ?1")
+                .and_then(|mut stmt| stmt.execute([&row.activation_id]))
+                .map_err(ctx)?;
+            Ok(())
+        })
+    }
+
     /// Wait until every write submitted before this call has finished, so that a read sees
     /// what this process has already handed to the writer (read-your-writes for
     /// [`ActivationStore::enqueue`]). Free when nothing is in flight.
@@ -1061,38 +1092,44 @@ impl EntityStore for SqliteStore {
 #[async_trait]
 impl ActivationStore for SqliteStore {
     async fn put(&self, record: ActivationRecord) -> Result<()> {
-        self.enqueue(record).await
+        // Awaited by its caller: no linger.
+        self.write_record(record, false).await
     }
 
     fn enqueue(&self, record: ActivationRecord) -> StoreFuture<()> {
-        let row = match ActivationRow::new(record) {
-            Ok(r) => r,
-            Err(e) => return Box::pin(async move { Err(e) }),
-        };
-        self.submit(false, true, move |conn| {
-            let ctx = |e| backend(&format!("put activation {}", row.activation_id), e);
-            conn.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO activations ({ACTIVATION_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-            ))
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    row.activation_id,
-                    row.namespace,
-                    row.entity_path,
-                    row.start,
-                    row.end,
-                    row.doc.as_str()
-                ])
-            })
-            .map_err(ctx)?;
-            conn.prepare_cached("DELETE FROM pending_activations WHERE activation_id = ?1")
-                .and_then(|mut stmt| stmt.execute([&row.activation_id]))
-                .map_err(ctx)?;
-            Ok(())
-        })
+        self.write_record(record, true)
     }
 
+    async fn put_if_absent(&self, record: ActivationRecord) -> Result<bool> {
+        let row = ActivationRow::new(record)?;
+        self.write_with(false, move |conn| {
+            let ctx = |e| backend(&format!("put activation {}", row.activation_id), e);
+            let written = conn
+                .prepare_cached(&format!(
+                    "INSERT INTO activations ({ACTIVATION_COLUMNS}) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+                     WHERE NOT EXISTS (SELECT 1 FROM activations WHERE activation_id = ?1)"
+                ))
+                .and_then(|mut stmt| {
+                    stmt.execute(params![
+                        row.activation_id,
+                        row.namespace,
+                        row.entity_path,
+                        row.start,
+                        row.end,
+                        row.doc.as_str()
+                    ])
+                })
+                .map_err(ctx)?;
+            if written > 0 {
+                conn.prepare_cached("DELETE FROM pending_activations WHERE activation_id = ?1")
+                    .and_then(|mut stmt| stmt.execute([&row.activation_id]))
+                    .map_err(ctx)?;
+            }
+            Ok(written > 0)
+        })
+        .await
+    }
     async fn get(&self, namespace: &str, activation_id: &str) -> Result<Option<ActivationRecord>> {
         self.settled().await;
         let namespace = namespace.to_string();

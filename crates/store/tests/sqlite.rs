@@ -43,6 +43,7 @@ behaviour_tests!(
     activation_list_filters,
     activation_pending,
     activation_pending_per_owner,
+    activation_put_if_absent,
     activation_enqueue_read_your_writes,
     auth_namespaces,
     content_round_trips,

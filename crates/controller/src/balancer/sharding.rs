@@ -28,6 +28,10 @@ use whirl_bus::{InvokerId, InvokerPing};
 
 use super::{InvokerState, LoadBalancer, NoInvoker, Outcome, Placement, OFFLINE_AFTER};
 
+/// The largest invoker id a ping may carry (`whirl invoker` refuses larger ones): a slot is kept
+/// for every id up to the highest heard of.
+const MAX_INVOKER_ID: u32 = 1023;
+
 /// Results remembered per invoker, and how many failures of a kind among them make it unusable.
 const WINDOW: usize = 10;
 const TOLERATED: usize = 3;
@@ -247,6 +251,10 @@ impl LoadBalancer for Sharding {
     }
 
     fn ping(&self, ping: &InvokerPing) {
+        if ping.invoker.0 > MAX_INVOKER_ID {
+            tracing::warn!(invoker = %ping.invoker, "ping from an invoker id out of range ignored");
+            return;
+        }
         let mut s = self.state();
         let at = ping.invoker.0 as usize;
         if s.invokers.len() <= at {
@@ -368,9 +376,11 @@ mod tests {
         assert_eq!(seen.len(), 2, "the other two invokers: {seen:?}");
         // Everything full: overload placement on a usable invoker, never refused.
         assert!(lb.place(placement("over", "guest/a", 256)).is_ok());
-        // Released slots are reused at home.
+        // Released slots are reused at home (two of them: the overload placement may have
+        // gone home too).
         lb.release("a1");
         lb.release("a1");
+        lb.release("a2");
         assert_eq!(lb.place(placement("again", "guest/a", 256)).unwrap(), home);
     }
 
